@@ -1,22 +1,95 @@
 #include "cli/app.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <exception>
 #include <iostream>
 
+#include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/output.hpp"
 #include "meshmove/version.hpp"
 
 namespace meshmove::cli {
+namespace {
+
+const char* k_exit_codes_help =
+    "Exit codes: 0 done, 1 internal error, 2 usage or invalid plan, 3 rolled back (an SLO failed),\n"
+    "4 in progress, 5 paused or held, 6 infrastructure unreachable, 7 locked by another runner,\n"
+    "130 interrupted. See meshmove(1).";
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+  static const std::map<std::string, OutputFormat> k_formats{{"text", OutputFormat::Text},
+                                                             {"json", OutputFormat::Json}};
+  static const std::map<std::string, LogFormat> k_log_formats{{"text", LogFormat::Text}, {"json", LogFormat::Json}};
+  app.add_option("-o,--output", g.output, "Result format: text or json")
+      ->transform(CLI::CheckedTransformer(k_formats, CLI::ignore_case))
+      ->option_text("text|json");
+  app.add_option("--log-format", g.log_format, "Log format on stderr: text, or json (one event per line)")
+      ->transform(CLI::CheckedTransformer(k_log_formats, CLI::ignore_case))
+      ->option_text("text|json");
+  app.add_flag("-v,--verbose", g.verbosity, "Log what meshmove does to stderr (repeat for more); secrets are redacted");
+  app.add_flag("-q,--quiet", g.quiet, "Print only errors (JSON results are still printed)");
+  app.add_flag("--no-color", [&g](std::int64_t) { g.color = false; }, "No colours (also when NO_COLOR is set)");
+  app.add_option("--prometheus-url", g.prometheus_url, "Override gates.prometheus.url of every plan")
+      ->envname("MESHMOVE_PROMETHEUS_URL")
+      ->option_text("URL");
+  app.add_option("--control-plane-url", g.control_plane_url, "Override controlPlane.url of every plan")
+      ->envname("MESHMOVE_CONTROL_PLANE_URL")
+      ->option_text("URL");
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
-  CLI::App app{"meshmove: progressive, SLO-gated migration of mesh traffic from VMs to Kubernetes"};
+  GlobalOptions global;
+  if (std::getenv("NO_COLOR") != nullptr || isatty(STDERR_FILENO) == 0) global.color = false;
+
+  CLI::App app{"meshmove moves a mesh service's traffic from its VM instances to its Kubernetes instances in\n"
+               "SLO-gated steps, writing each weight as a routing policy to the control plane (Kuma) and\n"
+               "rolling back by itself when an SLO breaks.",
+               "meshmove"};
   app.set_version_flag("--version", std::string("meshmove ") + k_version);
+  app.footer(k_exit_codes_help);
+  app.require_subcommand(1);
+  app.fallthrough();
+  add_global_options(app, global);
+
+  ValidateOptions validate;
+  auto* validate_cmd = app.add_subcommand("validate", "Check plans; print every problem as file:line:col: field: message");
+  validate_cmd->add_option("PLAN", validate.plans, "Plan files (YAML or JSON; - for stdin)")->required();
+  validate_cmd->footer("Exit 0 when every plan is valid, 2 otherwise. No network access.");
+
+  PlanOptions plan;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "Preview a migration: the timeline, each gate's PromQL, and the policy diff the next step writes");
+  plan_cmd->add_option("PLAN", plan.plan, "Plan file")->required();
+  plan_cmd->add_flag("--offline", plan.offline, "Do not contact the control plane (timeline and queries only)");
+
+  Output out(global, std::cout, std::cerr);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return to_int(ExitCode::Usage);
   }
-  return to_int(ExitCode::Done);
+
+  try {
+    if (validate_cmd->parsed()) return cmd_validate(out, validate);
+    if (plan_cmd->parsed()) return cmd_plan(out, plan);
+  } catch (const std::exception& e) {
+    out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
+    return to_int(ExitCode::InternalError);
+  }
+  return to_int(ExitCode::Usage);
 }
 
 }  // namespace meshmove::cli

@@ -1,0 +1,34 @@
+#pragma once
+// Options shared by every command (set by flags, environment variables and defaults).
+#include <string>
+#include <vector>
+
+namespace meshmove::cli {
+
+enum class OutputFormat { Text, Json };
+enum class LogFormat { Text, Json };
+
+struct GlobalOptions {
+  OutputFormat output = OutputFormat::Text;  // -o text|json
+  LogFormat log_format = LogFormat::Text;    // --log-format
+  int verbosity = 0;                         // -v (repeatable)
+  bool quiet = false;                        // -q
+  bool color = true;                         // off with --no-color or NO_COLOR
+  std::string prometheus_url;                // --prometheus-url / MESHMOVE_PROMETHEUS_URL
+  std::string control_plane_url;             // --control-plane-url / MESHMOVE_CONTROL_PLANE_URL
+  std::string state_dir;                     // --state-dir
+  std::string metrics_file;                  // --metrics-file
+  std::string pushgateway;                   // --pushgateway
+};
+
+struct ValidateOptions {
+  std::vector<std::string> plans;
+};
+
+struct PlanOptions {
+  std::string plan;
+  bool offline = false;
+  bool skip_preflight = false;
+};
+
+}  // namespace meshmove::cli

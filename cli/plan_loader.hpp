@@ -1,0 +1,16 @@
+#pragma once
+// Reads plan files (or stdin for "-") and parses them; applies command-line URL overrides.
+#include <string>
+
+#include "cli/options.hpp"
+#include "planner/plan_parser.hpp"
+
+namespace meshmove::cli {
+
+// Reads at most 1 MiB + 1 byte of `path` and parses it. Read failures become diagnostics too.
+planner::PlanParseResult load_plan(const std::string& path);
+
+// --prometheus-url / --control-plane-url (and their environment variables) override the plan.
+void apply_overrides(planner::Plan& plan, const GlobalOptions& options);
+
+}  // namespace meshmove::cli
