@@ -1,11 +1,10 @@
 #include "planner/plan_checks.hpp"
 
-#include <date/tz.h>
-
 #include <regex>
 
 #include "planner/did_you_mean.hpp"
 #include "planner/plan_parser.hpp"
+#include "planner/windows.hpp"
 
 namespace meshmove::planner {
 
@@ -173,21 +172,16 @@ class Checks {
   }
 
   void windows() {
-    const auto& w = m_plan.windows;
-    if (m_s.has("windows.timezone")) {
-      try {
-        (void)date::locate_zone(w.timezone);
-      } catch (const std::exception&) {
-        std::vector<std::string> names;
-        try {
-          for (const auto& z : date::get_tzdb().zones) names.emplace_back(z.name());
-        } catch (const std::exception&) {
-        }
-        std::string msg = "unknown time zone '" + w.timezone + "'; use an IANA name such as Europe/Berlin or UTC";
-        const std::string hint = did_you_mean(w.timezone, names);
-        if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-        error("windows.timezone", msg);
+    std::vector<WindowsProblem> problems;
+    (void)WindowSchedule::create(m_plan.windows, &problems);
+    for (const auto& problem : problems) {
+      const TreeNode& node = m_s.at(problem.field);
+      TreeNode at = node;
+      if (problem.field != "windows.timezone") {
+        // Point at the bad part of the entry: past the opening quote of a quoted string.
+        at.column = node.column + static_cast<int>(problem.offset) + (node.style == TreeNode::Style::String ? 1 : 0);
       }
+      m_b.error(at, problem.field, problem.message);
     }
   }
 

@@ -1,9 +1,12 @@
 #include "planner/plan_tree.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <iterator>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 namespace meshmove::planner {
@@ -69,99 +72,149 @@ std::optional<std::size_t> find_excessive_nesting(std::string_view text) {
 
 // ---- YAML ----
 
-struct YamlConverter {
-  const std::string& file;
-  std::vector<Diagnostic>& diagnostics;
-  std::size_t nodes = 0;
-  bool failed = false;
+// Builds a TreeNode from yaml-cpp's parser events. Unlike YAML::LoadAll (which in 0.7 can yield empty
+// documents forever on some malformed input), this stops at the second document, bounds alias
+// expansion by k_max_tree_nodes and nesting by k_max_tree_depth.
+class YamlTreeBuilder : public YAML::EventHandler {
+ public:
+  struct Stop {
+    std::string message;
+    YAML::Mark mark;
+  };
 
-  void position(const YAML::Node& n, TreeNode& out) const {
-    const YAML::Mark m = n.Mark();
-    if (m.line >= 0) {
-      out.line = m.line + 1;
-      out.column = m.column + 1;
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++m_documents > 1) {
+      throw Stop{"the file holds more than one YAML document (a '---' line, or text that cannot continue the "
+                 "first document); put one plan in each file",
+                 mark};
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    TreeNode n;
+    position(n, mark);
+    complete(std::move(n), anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const auto it = m_anchors.find(anchor);
+    if (it == m_anchors.end()) throw Stop{"an alias refers to a node that is not complete yet (a recursive alias)", mark};
+    m_nodes += count(it->second);
+    if (m_nodes > k_max_tree_nodes) {
+      throw Stop{"the plan expands to more than " + std::to_string(k_max_tree_nodes) +
+                     " nodes (nested YAML aliases?); refusing to process it",
+                 mark};
+    }
+    TreeNode copy = it->second;
+    position(copy, mark);
+    complete(std::move(copy), 0);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    TreeNode n;
+    n.kind = TreeNode::Kind::Scalar;
+    n.style = tag == "?" ? TreeNode::Style::Plain : TreeNode::Style::String;
+    n.scalar = value;
+    position(n, mark);
+    complete(std::move(n), anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(TreeNode::Kind::Seq, mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(TreeNode::Kind::Map, mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+  std::optional<TreeNode> take_root() { return std::move(m_root); }
+
+ private:
+  struct Frame {
+    TreeNode node;
+    YAML::anchor_t anchor = 0;
+    std::optional<TreeNode> pending_key;
+  };
+
+  static void position(TreeNode& n, const YAML::Mark& mark) {
+    if (mark.line >= 0) {
+      n.line = mark.line + 1;
+      n.column = mark.column + 1;
+    }
+  }
+  static std::size_t count(const TreeNode& n) {
+    std::size_t c = 1;
+    for (const auto& e : n.map) c += count(e.first) + count(e.second);
+    for (const auto& item : n.seq) c += count(item);
+    return c;
+  }
+  void open(TreeNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (m_stack.size() >= static_cast<std::size_t>(k_max_tree_depth)) {
+      throw Stop{"nesting deeper than " + std::to_string(k_max_tree_depth) + " levels", mark};
+    }
+    Frame f;
+    f.node.kind = kind;
+    position(f.node, mark);
+    f.anchor = anchor;
+    m_stack.push_back(std::move(f));
+  }
+  void close() {
+    Frame f = std::move(m_stack.back());
+    m_stack.pop_back();
+    complete(std::move(f.node), f.anchor);
+  }
+  void complete(TreeNode n, YAML::anchor_t anchor) {
+    if (++m_nodes > k_max_tree_nodes) {
+      throw Stop{"the plan has more than " + std::to_string(k_max_tree_nodes) + " values", YAML::Mark()};
+    }
+    if (anchor != 0) m_anchors[anchor] = n;
+    if (m_stack.empty()) {
+      m_root = std::move(n);
+      return;
+    }
+    Frame& top = m_stack.back();
+    if (top.node.is_seq()) {
+      top.node.seq.push_back(std::move(n));
+    } else if (!top.pending_key) {
+      top.pending_key = std::move(n);
+    } else {
+      top.node.map.push_back(TreeEntry{std::move(*top.pending_key), std::move(n)});
+      top.pending_key.reset();
     }
   }
 
-  bool convert(const YAML::Node& n, TreeNode& out, int depth, int parent_line, int parent_column) {
-    if (failed) return false;
-    if (++nodes > k_max_tree_nodes) {
-      diagnostics.push_back(file_error(file, 0, 0,
-                                       "the plan expands to more than " + std::to_string(k_max_tree_nodes) +
-                                           " nodes (nested YAML aliases?); refusing to process it"));
-      failed = true;
-      return false;
-    }
-    if (depth > k_max_tree_depth) {
-      diagnostics.push_back(file_error(file, parent_line, parent_column,
-                                       "nesting deeper than " + std::to_string(k_max_tree_depth) + " levels"));
-      failed = true;
-      return false;
-    }
-    out.line = parent_line;
-    out.column = parent_column;
-    position(n, out);
-    switch (n.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        out.kind = TreeNode::Kind::Null;
-        return true;
-      case YAML::NodeType::Scalar:
-        out.kind = TreeNode::Kind::Scalar;
-        out.scalar = n.Scalar();
-        out.style = n.Tag() == "?" ? TreeNode::Style::Plain : TreeNode::Style::String;
-        if (n.Tag() == "?" && (out.scalar == "~" || out.scalar == "null" || out.scalar == "Null" ||
-                               out.scalar == "NULL")) {
-          out.kind = TreeNode::Kind::Null;
-        }
-        return true;
-      case YAML::NodeType::Sequence:
-        out.kind = TreeNode::Kind::Seq;
-        for (const auto& item : n) {
-          TreeNode child;
-          if (!convert(item, child, depth + 1, out.line, out.column)) return false;
-          out.seq.push_back(std::move(child));
-        }
-        return true;
-      case YAML::NodeType::Map:
-        out.kind = TreeNode::Kind::Map;
-        for (const auto& kv : n) {
-          TreeNode key, value;
-          if (!convert(kv.first, key, depth + 1, out.line, out.column)) return false;
-          if (!convert(kv.second, value, depth + 1, key.line, key.column)) return false;
-          out.map.emplace_back(std::move(key), std::move(value));
-        }
-        return true;
-    }
-    return true;
-  }
+  std::vector<Frame> m_stack;
+  std::map<YAML::anchor_t, TreeNode> m_anchors;
+  std::optional<TreeNode> m_root;
+  std::size_t m_nodes = 0;
+  int m_documents = 0;
 };
 
 std::optional<TreeNode> parse_yaml(std::string_view text, const std::string& file,
                                    std::vector<Diagnostic>& diagnostics) {
-  std::vector<YAML::Node> docs;
+  const auto located = [&](const YAML::Mark& m, std::string message) {
+    diagnostics.push_back(file_error(file, m.line >= 0 ? m.line + 1 : 0, m.line >= 0 ? m.column + 1 : 0,
+                                     std::move(message)));
+  };
+  std::istringstream in{std::string(text)};
+  YamlTreeBuilder builder;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(builder)) {
+    }
+  } catch (const YamlTreeBuilder::Stop& stop) {
+    located(stop.mark, stop.message);
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
-    int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    int column = e.mark.column >= 0 ? e.mark.column + 1 : 0;
-    diagnostics.push_back(file_error(file, line, column, "invalid YAML: " + e.msg));
+    located(e.mark, "invalid YAML: " + e.msg);
     return std::nullopt;
   }
-  if (docs.empty()) {
+  auto root = builder.take_root();
+  if (!root) {
     diagnostics.push_back(file_error(file, 0, 0, "the plan is empty"));
     return std::nullopt;
   }
-  if (docs.size() > 1) {
-    const YAML::Mark m = docs[1].Mark();
-    diagnostics.push_back(file_error(file, m.line >= 0 ? m.line + 1 : 0, m.line >= 0 ? m.column + 1 : 0,
-                                     "the file holds " + std::to_string(docs.size()) +
-                                         " YAML documents; put one plan in each file"));
-    return std::nullopt;
-  }
-  YamlConverter converter{file, diagnostics};
-  TreeNode root;
-  if (!converter.convert(docs[0], root, 0, 1, 1)) return std::nullopt;
   return root;
 }
 
@@ -295,7 +348,7 @@ class PositionedSax {
     }
     TreeNode& parent = *m_stack.back();
     if (parent.is_map()) {
-      parent.map.emplace_back(std::move(m_pending_key), std::move(node));
+      parent.map.push_back(TreeEntry{std::move(m_pending_key), std::move(node)});
     } else {
       parent.seq.push_back(std::move(node));
     }

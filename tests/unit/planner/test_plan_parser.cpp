@@ -210,7 +210,11 @@ TEST_SUITE("planner::plan_parser") {
         {"bake is a boolean", {{15, "bake: true"}}, "bake", 15, "expected a duration"},
         {"interval too short", {{16, "interval: 500ms"}}, "interval", 16, "at least 1s"},
         {"negative settle", {{17, "settle: -5s"}}, "settle", 17, "Prometheus syntax"},
-        {"unknown time zone", {{19, "  timezone: Europe/Berln"}}, "windows.timezone", 19, "did you mean 'Europe/Berlin'?"},
+        {"unknown time zone", {{19, "  timezone: Europe/Berln"}}, "windows.timezone", 19, "did you mean \"Europe/Berlin\"?"},
+        {"bad allow window", {{20, "  allow: [\"Mon-Fry 09:00-17:00\"]"}}, "windows.allow[0]", 20, "Mon-Fri 09:00-17:00"},
+        {"empty allow window", {{20, "  allow: [\"Mon 09:00-09:00\"]"}}, "windows.allow[0]", 20, "24:00"},
+        {"impossible freeze date", {{20, "  freeze: [\"2026-02-30/2026-03-01\"]", true}}, "windows.freeze[0]", 21, "2026-02-30"},
+        {"freeze ends before it starts", {{20, "  freeze: [\"2026-03-05/2026-03-01\"]", true}}, "windows.freeze[0]", 21, "before"},
         {"windows not a map", {{18, "windows: always"}, {19, ""}, {20, ""}}, "windows", 18, "expected a mapping"},
         {"quoted minRequests", {{24, "  minRequests: \"200\""}}, "gates.minRequests", 24, "remove the quotes"},
         {"negative minRequests", {{24, "  minRequests: -1"}}, "gates.minRequests", 24, "negative"},
@@ -271,7 +275,7 @@ TEST_SUITE("planner::plan_parser") {
     };
     CHECK(cases.size() >= 40);
     for (const auto& c : cases) {
-      CAPTURE(c.what);
+      INFO("case: " << c.what);
       expect_error(build(c.edits), c.field, c.line, c.needle);
     }
   }
