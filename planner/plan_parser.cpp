@@ -31,6 +31,9 @@ class PlanReader {
  private:
   // Records where a field was found, for cross-field checks.
   void note(const std::string& path, const TreeNode& n) { m_s.nodes[path] = &n; }
+  void note_items(const TreeNode& list, const std::string& path) {
+    for (std::size_t i = 0; i < list.seq.size(); ++i) note(Binder::index(path, i), list.seq[i]);
+  }
 
   template <class F>
   Field field(std::string name, F reader, bool required = false, std::string hint = "") {
@@ -198,10 +201,12 @@ class PlanReader {
                         field("allow",
                               [this, &w](const TreeNode& v, const std::string& p) {
                                 m_binder.string_list(v, p, w.allow, &w.allow_pos);
+                                note_items(v, p);
                               }),
                         field("freeze",
                               [this, &w](const TreeNode& v, const std::string& p) {
                                 m_binder.string_list(v, p, w.freeze, &w.freeze_pos);
+                                note_items(v, p);
                               }),
                     });
   }

@@ -280,6 +280,13 @@ TEST_SUITE("planner::plan_parser") {
     }
   }
 
+  TEST_CASE("a window error points at the bad part of the entry") {
+    const auto r = parse_plan(build({{20, "  allow: [\"Mon-Fri 09:00-17:0x\"]"}}), "plan.yaml");
+    REQUIRE(r.diagnostics.size() == 1);
+    CHECK(r.diagnostics[0].line == 20);
+    CHECK(r.diagnostics[0].column == 29);  // the '0' of "0x"
+  }
+
   TEST_CASE("an inline secret is never echoed") {
     const auto r = parse_plan(build({{13, "  token: s3cr3t-VALUE", true}}), "plan.yaml");
     CHECK_FALSE(r.ok());
