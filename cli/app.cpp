@@ -67,6 +67,8 @@ int run(int argc, char** argv) {
       "plan", "Preview a migration: the timeline, each gate's PromQL, and the policy diff the next step writes");
   plan_cmd->add_option("PLAN", plan.plan, "Plan file")->required();
   plan_cmd->add_flag("--offline", plan.offline, "Do not contact the control plane (timeline and queries only)");
+  plan_cmd->add_option("--start", plan.start, "When the migration would start (RFC 3339); default now")
+      ->option_text("TIME");
 
   Output out(global, std::cout, std::cerr);
   try {

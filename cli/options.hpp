@@ -28,6 +28,7 @@ struct ValidateOptions {
 struct PlanOptions {
   std::string plan;
   bool offline = false;
+  std::string start;  // RFC 3339; default now
   bool skip_preflight = false;
 };
 

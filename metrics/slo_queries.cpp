@@ -109,7 +109,7 @@ std::string render_custom_query(const planner::Plan& plan, const std::string& qu
 std::string promql_range(planner::Duration d) {
   const auto ms = d.count();
   const long long seconds = std::max<long long>(1, (ms + 999) / 1000);
-  return std::to_string(seconds) + "s";
+  return planner::format_duration(std::chrono::seconds(seconds));  // "1h", "1m37s": Prometheus syntax
 }
 
 std::vector<GateQuery> build_gate_queries(const planner::Plan& plan, std::string_view window) {

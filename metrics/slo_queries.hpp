@@ -58,7 +58,7 @@ std::string render_custom_query(const planner::Plan& plan, const std::string& qu
 // duration such as "5m" or "97s".
 std::vector<GateQuery> build_gate_queries(const planner::Plan& plan, std::string_view window);
 
-// A range for PromQL from a duration, rounded up to whole seconds, at least 1s ("97s").
+// A range for PromQL from a duration, rounded up to whole seconds, at least 1s ("1m37s", "1h").
 std::string promql_range(planner::Duration d);
 
 }  // namespace meshmove::metrics

@@ -15,6 +15,8 @@ inline constexpr std::size_t k_max_plan_bytes = 1024 * 1024;  // larger files ar
 inline constexpr std::size_t k_max_tree_nodes = 100000;       // after YAML alias expansion
 inline constexpr int k_max_tree_depth = 64;
 
+struct TreeEntry;
+
 struct TreeNode {
   enum class Kind { Null, Scalar, Map, Seq };
   // How a scalar was written: Plain (YAML unquoted: its type depends on its text), String (quoted, or a
@@ -24,7 +26,7 @@ struct TreeNode {
   Kind kind = Kind::Null;
   Style style = Style::Plain;
   std::string scalar;
-  std::vector<std::pair<TreeNode, TreeNode>> map;  // (key, value) in document order; keys are scalars
+  std::vector<TreeEntry> map;  // (key, value) in document order; keys are scalars
   std::vector<TreeNode> seq;
   int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based, in characters
@@ -35,6 +37,13 @@ struct TreeNode {
   [[nodiscard]] bool is_null() const { return kind == Kind::Null; }
   // "a string", "a number", "a list", "a mapping", "null", ... for messages.
   [[nodiscard]] std::string describe() const;
+};
+
+// One key/value of a mapping (not std::pair: pair<TreeNode, TreeNode> cannot be named inside
+// TreeNode, where TreeNode is still incomplete).
+struct TreeEntry {
+  TreeNode first;   // the key
+  TreeNode second;  // the value
 };
 
 enum class DocumentFormat { Auto, Yaml, Json };
