@@ -1,0 +1,146 @@
+// The real binary on the example plans and on broken plans: exit codes, messages, JSON output.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+
+using meshmove::testsupport::binary;
+using meshmove::testsupport::run;
+using meshmove::testsupport::RunOptions;
+using meshmove::testsupport::source;
+using meshmove::testsupport::TempDir;
+
+namespace {
+
+meshmove::testsupport::RunResult meshmove_cli(std::vector<std::string> args, RunOptions options = {}) {
+  args.insert(args.begin(), binary("meshmove").string());
+  options.unset_env.push_back("MESHMOVE_PROMETHEUS_URL");
+  options.unset_env.push_back("MESHMOVE_CONTROL_PLANE_URL");
+  options.timeout = std::chrono::seconds(60);
+  return run(args, options);
+}
+
+const char* k_plans[] = {"plans/vm-to-kube.yaml", "plans/business-hours.yaml", "plans/tcp-service.yaml",
+                         "plans/ci-gate.yaml"};
+
+}  // namespace
+
+TEST_SUITE("cli") {
+  TEST_CASE("validate accepts every example plan") {
+    std::vector<std::string> args{"validate"};
+    for (const char* p : k_plans) args.push_back(source(p).string());
+    const auto r = meshmove_cli(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    for (const char* p : k_plans) CHECK(r.out.find(source(p).string() + ": valid") != std::string::npos);
+  }
+
+  TEST_CASE("validate exits 2 naming file, line, field and the fix") {
+    TempDir dir;
+    std::string text = meshmove::testsupport::read_file(source("plans/vm-to-kube.yaml"));
+    text.replace(text.find("bake: 10m"), 9, "bake: 10");
+    const auto plan = dir.write("broken.yaml", text);
+    const auto r = meshmove_cli({"validate", plan.string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(plan.string() + ":18:7: bake: '10' has no unit; write a duration such as 10s or 10m") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("validate -o json prints the diagnostics as an array") {
+    TempDir dir;
+    const auto plan = dir.write("broken.yaml", "apiVersion: meshmove/v1\nkind: Migration\nmetdata: {name: x}\n");
+    const auto r = meshmove_cli({"validate", "-o", "json", plan.string()});
+    CHECK(r.exit_code == 2);
+    const auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j.is_array());
+    REQUIRE(!j.empty());
+    bool typo = false;
+    for (const auto& d : j) {
+      CHECK(d.contains("file"));
+      CHECK(d.contains("line"));
+      CHECK(d.contains("column"));
+      CHECK(d.contains("field"));
+      CHECK(d.contains("message"));
+      if (d["field"] == "metdata") {
+        typo = true;
+        CHECK(d["line"] == 3);
+        CHECK(d["message"].get<std::string>().find("did you mean 'metadata'?") != std::string::npos);
+      }
+    }
+    CHECK(typo);
+  }
+
+  TEST_CASE("validate reads a plan from stdin and reports unreadable files") {
+    RunOptions in;
+    in.stdin_data = meshmove::testsupport::read_file(source("plans/ci-gate.yaml"));
+    auto r = meshmove_cli({"validate", "-"}, in);
+    CHECK(r.exit_code == 0);
+    r = meshmove_cli({"validate", "/nonexistent/plan.yaml"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("/nonexistent/plan.yaml: cannot read the plan: No such file or directory") != std::string::npos);
+  }
+
+  TEST_CASE("plan --offline -o json gives steps and resolved gate queries") {
+    const auto r = meshmove_cli({"plan", "--offline", "-o", "json", "--start", "2026-12-18T16:30:00+01:00",
+                                 source("plans/business-hours.yaml").string()});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["steps"].size() == 10);
+    CHECK(j["steps"][0]["index"] == 0);
+    CHECK(j["steps"][0]["weight"] == 10);
+    CHECK(j["steps"][0]["earliestStart"] == "2026-12-18T15:30:00Z");
+    // Friday 17:30 is after hours and the freeze runs to 2027-01-04 inclusive: Tuesday 09:00 CET.
+    CHECK(j["steps"][1]["earliestStart"] == "2027-01-05T08:00:00Z");
+    REQUIRE(j["gates"].size() == 2);
+    CHECK(j["gates"][0]["name"] == "errors");
+    const std::string q = j["gates"][0]["query"];
+    CHECK(q.find("env=\"kube-env\"") != std::string::npos);
+    CHECK(q.find("envoy_response_code_class=\"5\"") != std::string::npos);
+    CHECK(q.find("kuma_io_services=~\".*,payments_default_svc_8080,.*\"") != std::string::npos);
+  }
+
+  TEST_CASE("plan --offline text shows the timeline and the queries") {
+    const auto r = meshmove_cli({"plan", "--offline", source("plans/vm-to-kube.yaml").string()});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("STEP") != std::string::npos);
+    CHECK(r.out.find("histogram_quantile") == std::string::npos);  // sequential latency reads buckets
+    CHECK(r.out.find("envoy_cluster_upstream_rq_time_bucket") != std::string::npos);
+    CHECK(r.out.find("meshmove-apitier-default-svc-5000") != std::string::npos);
+  }
+
+  TEST_CASE("--prometheus-url and its environment variable override the plan") {
+    auto r = meshmove_cli({"plan", "--offline", "-o", "json", "--prometheus-url", "http://prom.example:9090",
+                           source("plans/vm-to-kube.yaml").string()});
+    CHECK(r.exit_code == 0);
+    RunOptions env;
+    env.env["MESHMOVE_PROMETHEUS_URL"] = "http://bad url";
+    r = meshmove_cli({"validate", source("plans/vm-to-kube.yaml").string()}, env);
+    CHECK(r.exit_code == 0);  // validate checks the file as written
+  }
+
+  TEST_CASE("--version, --help on every command, and usage errors") {
+    auto r = meshmove_cli({"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("meshmove 0.") == 0);
+    for (const char* cmd : {"validate", "plan"}) {
+      CAPTURE(cmd);
+      r = meshmove_cli({cmd, "--help"});
+      CHECK(r.exit_code == 0);
+      CHECK(r.out.find("Usage") != std::string::npos);
+    }
+    r = meshmove_cli({"--help"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("Exit codes") != std::string::npos);
+    r = meshmove_cli({"frobnicate"});
+    CHECK(r.exit_code == 2);
+    r = meshmove_cli({"validate"});
+    CHECK(r.exit_code == 2);
+    r = meshmove_cli({});
+    CHECK(r.exit_code == 2);
+    r = meshmove_cli({"plan", "--offline", "--start", "yesterday", source("plans/vm-to-kube.yaml").string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("RFC 3339") != std::string::npos);
+  }
+}
