@@ -8,10 +8,13 @@ namespace meshmove::cli {
 
 class SystemClock final : public planner::Clock {
  public:
+  // `stop` (may be null): when it becomes true, sleep() returns early (checked every 50 ms).
+  explicit SystemClock(const std::atomic<bool>* stop = nullptr) : m_stop(stop) {}
   [[nodiscard]] planner::TimePoint now() const override;
-};
+  void sleep(planner::Duration d) override;
 
-// Sleeps for `d` or until `*stop` becomes true (checked every 100 ms); returns false if stopped.
-bool sleep_unless(planner::Duration d, const std::atomic<bool>* stop);
+ private:
+  const std::atomic<bool>* m_stop;
+};
 
 }  // namespace meshmove::cli

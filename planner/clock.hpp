@@ -16,6 +16,9 @@ class Clock {
   virtual ~Clock() = default;
   // The current instant. Implementations must be safe to call from any thread.
   [[nodiscard]] virtual TimePoint now() const = 0;
+  // Waits `d` (milliseconds), or less when the process is asked to stop (SIGINT/SIGTERM); callers
+  // re-check their deadline with now(). A fake clock advances itself instead of waiting.
+  virtual void sleep(Duration d) = 0;
 };
 
 }  // namespace meshmove::planner

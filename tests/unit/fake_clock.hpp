@@ -24,6 +24,8 @@ class FakeClock final : public planner::Clock {
   void set(planner::TimePoint t) { m_ms.store(t.time_since_epoch().count(), std::memory_order_release); }
   // Moves the clock by d (milliseconds; negative moves it back).
   void advance(planner::Duration d) { m_ms.fetch_add(d.count(), std::memory_order_acq_rel); }
+  // Sleeping on a fake clock takes no real time: the clock moves on by d.
+  void sleep(planner::Duration d) override { advance(d); }
 
  private:
   std::atomic<planner::Duration::rep> m_ms;

@@ -1,0 +1,267 @@
+#include "backends/http_transport.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "meshmove/version.hpp"
+
+namespace meshmove::backends {
+namespace {
+
+using planner::ErrorKind;
+using planner::make_error;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Sink {
+  std::string* body;
+  std::size_t cap;
+  bool overflow = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  const std::size_t n = size * count;
+  if (sink->body->size() + n > sink->cap) {
+    sink->overflow = true;
+    return 0;  // makes curl fail with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, n);
+  return n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  const std::size_t n = size * count;
+  std::string line(data, n);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = line.substr(colon + 1);
+    const auto b = value.find_first_not_of(" \t");
+    const auto e = value.find_last_not_of(" \t\r\n");
+    (*headers)[name] = b == std::string::npos ? "" : value.substr(b, e - b + 1);
+  }
+  return n;
+}
+
+bool retryable_curl_error(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True when the request surely never reached the server (safe to retry a non-idempotent request).
+bool never_sent(CURLcode code) { return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST; }
+
+std::string summarize_body(const std::string& body) {
+  std::string s = body.substr(0, 300);
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  if (body.size() > 300) s += "...";
+  return s;
+}
+
+class CurlTransport final : public HttpTransport {
+ public:
+  CurlTransport(TransportConfig config, planner::Clock& clock)
+      : m_config(std::move(config)), m_clock(clock), m_rng(std::random_device{}()) {
+    global_init();
+  }
+
+  planner::Result<HttpResponse> send(const HttpRequest& request) override {
+    const std::string shown = request.display_url.empty() ? request.url : request.display_url;
+    const auto start = m_clock.now();
+    planner::Duration backoff = m_config.retry.initial_backoff;
+    std::string last_failure;
+    int attempt = 0;
+    while (true) {
+      ++attempt;
+      CURLcode code = CURLE_OK;
+      auto result = attempt_once(request, shown, code);
+      bool retry = false;
+      if (result.ok()) {
+        const int status = result->status;
+        if (status != 429 && status < 500) return result;
+        last_failure = "HTTP " + std::to_string(status) + ": " + summarize_body(result->body);
+        retry = true;
+        // Honour Retry-After (seconds) when it fits the budget.
+        if (const auto it = result->headers.find("retry-after"); it != result->headers.end()) {
+          try {
+            const auto seconds = std::stol(it->second);
+            if (seconds >= 0 && seconds <= 60) backoff = std::max(backoff, planner::Duration(seconds * 1000));
+          } catch (const std::exception&) {
+          }
+        }
+      } else {
+        if (!result.error().retryable()) return result;
+        last_failure = result.error().message;
+        retry = request.idempotent || never_sent(code);
+      }
+      const auto elapsed = m_clock.now() - start;
+      if (!retry || attempt >= m_config.retry.max_attempts || elapsed + backoff > m_config.retry.max_total) {
+        return make_error(ErrorKind::Unavailable,
+                          request.method + " " + shown + " failed after " + std::to_string(attempt) +
+                              (attempt == 1 ? " attempt" : " attempts") + " in " +
+                              planner::format_duration(std::chrono::duration_cast<planner::Duration>(elapsed)) + ": " +
+                              last_failure,
+                          result.ok() ? result->status : 0);
+      }
+      // Full jitter in [backoff/2, backoff].
+      std::uniform_int_distribution<long long> jitter(backoff.count() / 2, backoff.count());
+      const planner::Duration wait{jitter(m_rng)};
+      log("retrying " + request.method + " " + shown + " in " + planner::format_duration(wait) + " (attempt " +
+          std::to_string(attempt) + " failed: " + last_failure + ")");
+      m_clock.sleep(wait);
+      backoff = std::min(backoff * 2, m_config.retry.max_backoff);
+    }
+  }
+
+ private:
+  void log(const std::string& line) const {
+    if (m_config.log) m_config.log(line);
+  }
+
+  planner::Result<HttpResponse> attempt_once(const HttpRequest& request, const std::string& shown, CURLcode& code) {
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return make_error(ErrorKind::Invalid, "could not initialise libcurl");
+    CURL* h = curl.get();
+    HttpResponse response;
+    Sink sink{&response.body, m_config.max_response_bytes};
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // never send the token elsewhere
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_config.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(m_config.request_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m_config.max_response_bytes));
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+    const std::string agent = std::string("meshmove/") + k_version;
+    curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
+    if (!m_config.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, m_config.ca_file.c_str());
+    if (!m_config.cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, m_config.cert_file.c_str());
+    if (!m_config.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, m_config.key_file.c_str());
+    if (m_config.insecure_skip_verify) {
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (m_config.basic_auth) {
+      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(h, CURLOPT_USERNAME, m_config.basic_auth->first.c_str());
+      curl_easy_setopt(h, CURLOPT_PASSWORD, m_config.basic_auth->second.c_str());
+    }
+
+    curl_slist* headers = nullptr;
+    const auto add = [&headers](const std::string& line) { headers = curl_slist_append(headers, line.c_str()); };
+    add("Accept: application/json");
+    if (!m_config.bearer_token.empty()) add("Authorization: Bearer " + m_config.bearer_token);
+    for (const auto& [name, value] : request.headers) add(name + ": " + value);
+    if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
+        add("Content-Type: " + (request.content_type.empty() ? std::string("application/json") : request.content_type));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.c_str());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      }
+    }
+    add("Expect:");  // no 100-continue round trip
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+
+    const auto t0 = m_clock.now();
+    code = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now() - t0).count();
+    if (code != CURLE_OK) {
+      if (m_config.on_response) m_config.on_response(0);
+      if (sink.overflow || code == CURLE_FILESIZE_EXCEEDED) {
+        return make_error(ErrorKind::Invalid, request.method + " " + shown + ": the response is larger than " +
+                                                  std::to_string(m_config.max_response_bytes) + " bytes");
+      }
+      std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      // libcurl's messages may contain the URL; replace it by the display form.
+      if (!request.display_url.empty()) {
+        for (std::size_t p; (p = detail.find(request.url)) != std::string::npos;) {
+          detail.replace(p, request.url.size(), request.display_url);
+        }
+      }
+      log(request.method + " " + shown + " -> " + detail + " in " + std::to_string(ms) + " ms");
+      const bool tls = code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
+                       code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM ||
+                       code == CURLE_SSL_CIPHER || code == CURLE_SSL_ENGINE_NOTFOUND;
+      if (tls) {
+        return make_error(ErrorKind::Config, request.method + " " + shown + ": TLS failed: " + detail +
+                                                 " (set caFile to the CA that signed the server's certificate)");
+      }
+      const ErrorKind kind = retryable_curl_error(code) ? ErrorKind::Unavailable : ErrorKind::Config;
+      return make_error(kind, request.method + " " + shown + ": " + detail);
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    response.status = static_cast<int>(status);
+    if (m_config.on_response) m_config.on_response(response.status);
+    log(request.method + " " + shown + " -> " + std::to_string(status) + " in " + std::to_string(ms) + " ms");
+    return response;
+  }
+
+  TransportConfig m_config;
+  planner::Clock& m_clock;
+  std::mt19937_64 m_rng;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, planner::Clock& clock) {
+  return std::make_unique<CurlTransport>(std::move(config), clock);
+}
+
+planner::Result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return make_error(ErrorKind::Config, "cannot read the secret file " + path + ": " + std::strerror(errno));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  if (s.size() > 64 * 1024) return make_error(ErrorKind::Config, "the secret file " + path + " is larger than 64 KiB");
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) return make_error(ErrorKind::Config, "the secret file " + path + " is empty");
+  return s;
+}
+
+std::string redact_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return "[redacted URL]";
+  const auto path = url.find('/', scheme + 3);
+  return (path == std::string::npos ? url : url.substr(0, path)) + "/[redacted]";
+}
+
+}  // namespace meshmove::backends

@@ -1,0 +1,344 @@
+#include "backends/kuma_control_plane.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "backends/kuma_errors.hpp"
+
+namespace meshmove::backends {
+namespace {
+
+using nlohmann::json;
+using planner::ErrorKind;
+using planner::make_error;
+using planner::RouteKind;
+
+const char* k_migration_label = "meshmove.io/migration";
+const char* k_step_label = "meshmove.io/step";
+
+std::string percent_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Integer weights for Kuma: percentages when both are whole percents, else basis points.
+std::pair<long, long> kuma_weights(int to_weight) {
+  const int from_weight = planner::k_full_weight - to_weight;
+  if (to_weight % 100 == 0) return {from_weight / 100, to_weight / 100};
+  return {from_weight, to_weight};
+}
+
+class KumaControlPlane final : public planner::ControlPlane {
+ public:
+  KumaControlPlane(const planner::Plan& plan, HttpTransport& transport)
+      : m_plan(plan), m_transport(transport), m_name(planner::policy_name(plan)) {
+    m_base = plan.control_plane.url;
+    while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
+  }
+
+  planner::Result<planner::LiveRouting> read() override {
+    if (auto st = check_mesh(); !st.ok()) return st.error();
+    auto got = get(policy_path());
+    if (!got.ok()) return got.error();
+    planner::LiveRouting live;
+    live.kind = kuma_type(m_plan.control_plane.route);
+    live.name = m_name;
+    if (got->status == 404) return live;  // Absent
+    if (got->status != 200) return kuma_error(*got, "GET " + policy_path(), m_plan);
+    json doc;
+    try {
+      doc = json::parse(got->body);
+    } catch (const json::exception& e) {
+      return make_error(ErrorKind::Invalid, "GET " + policy_path() + ": the answer is not JSON: " + e.what());
+    }
+    interpret(doc, live);
+    return live;
+  }
+
+  planner::Result<planner::LiveRouting> write(const planner::PolicyWrite& w) override {
+    if (w.to_weight < 0 || w.to_weight > planner::k_full_weight) {
+      return make_error(ErrorKind::Invalid, "refusing to write a weight of " + std::to_string(w.to_weight) +
+                                                " basis points (0..10000)");
+    }
+    if (auto st = check_mesh(); !st.ok()) return st.error();
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = m_base + policy_path();
+    req.body = document(w).dump();
+    auto put = m_transport.send(req);
+    if (!put.ok()) return put.error();
+    if (put->status != 200 && put->status != 201) return kuma_error(*put, "PUT " + policy_path(), m_plan);
+    // Kuma has no resource version (last writer wins): read back and compare.
+    auto back = read();
+    if (!back.ok()) return back.error();
+    if (back->to_weight != w.to_weight || back->owner != w.migration || back->step != w.step) {
+      return make_error(ErrorKind::Conflict,
+                        "wrote " + planner::format_weight(w.to_weight) + "% to the to set at step " +
+                            std::to_string(w.step) + ", but read back " +
+                            (back->to_weight ? planner::format_weight(*back->to_weight) + "%" : std::string("no split")) +
+                            " (owner '" + back->owner + "', step " + (back->step ? std::to_string(*back->step) : "none") +
+                            "); another writer changed the policy at the same time");
+    }
+    return back;
+  }
+
+  planner::Result<planner::PreflightReport> preflight() override {
+    planner::PreflightReport report;
+    auto index = get("/");
+    if (index.ok() && index->status == 200) {
+      try {
+        const json j = json::parse(index->body);
+        if (j.contains("version") && j["version"].is_string()) report.version = j["version"];
+      } catch (const json::exception&) {
+      }
+    } else if (!index.ok()) {
+      return index.error();
+    }
+    if (!report.version.empty() && report.version[0] >= '3' && report.version[0] <= '9' &&
+        m_plan.control_plane.route != RouteKind::MeshService) {
+      report.warnings.push_back("Kuma " + report.version +
+                                " no longer accepts MeshServiceSubset or TrafficRoute; use controlPlane.route: "
+                                "mesh-service with one service per instance set");
+    }
+    if (auto st = check_mesh(); !st.ok()) return st.error();
+    std::string path = "/meshes/" + percent_encode(m_plan.mesh) + "/dataplanes?size=1000";
+    for (int page = 0; page < 100 && !path.empty(); ++page) {
+      auto got = get(path);
+      if (!got.ok()) return got.error();
+      if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
+      json list;
+      try {
+        list = json::parse(got->body);
+      } catch (const json::exception& e) {
+        return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
+      }
+      for (const auto& item : list.value("items", json::array())) count_dataplane(item, report);
+      path.clear();
+      if (list.contains("next") && list["next"].is_string()) {
+        const std::string next = list["next"];
+        const auto at = next.find("/meshes/");
+        if (at != std::string::npos) path = next.substr(at);
+      }
+    }
+    return report;
+  }
+
+  [[nodiscard]] std::string render(const planner::PolicyWrite& w) const override { return document(w).dump(2); }
+
+  [[nodiscard]] std::string describe() const override {
+    return std::string("Kuma ") + kuma_type(m_plan.control_plane.route) + " " + m_name + " in mesh " + m_plan.mesh +
+           " at " + m_base;
+  }
+
+ private:
+  [[nodiscard]] std::string policy_path() const {
+    return "/meshes/" + percent_encode(m_plan.mesh) + "/" + kuma_collection(m_plan.control_plane.route) + "/" +
+           percent_encode(m_name);
+  }
+
+  planner::Result<HttpResponse> get(const std::string& path) {
+    HttpRequest req;
+    req.url = m_base + path;
+    return m_transport.send(req);
+  }
+
+  // A missing mesh gives 404 on a resource GET too; ask for the mesh once so the message is right.
+  planner::Status check_mesh() {
+    if (m_mesh_checked) return planner::ok_status();
+    const std::string path = "/meshes/" + percent_encode(m_plan.mesh);
+    auto got = get(path);
+    if (!got.ok()) return got.error();
+    if (got->status == 404) {
+      return make_error(ErrorKind::NotFound, "the mesh '" + m_plan.mesh + "' does not exist on the control plane at " +
+                                                 m_base + " (plan field mesh)",
+                        404);
+    }
+    if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
+    m_mesh_checked = true;
+    return planner::ok_status();
+  }
+
+  [[nodiscard]] json backend_ref(bool to_set, long weight) const {
+    const std::string& subset = to_set ? m_plan.to : m_plan.from;
+    if (m_plan.control_plane.route == RouteKind::MeshService) {
+      return json{{"kind", "MeshService"}, {"name", subset}, {"weight", weight}};
+    }
+    return json{{"kind", "MeshServiceSubset"},
+                {"name", m_plan.service},
+                {"tags", json{{m_plan.tag_key, subset}}},
+                {"weight", weight}};
+  }
+
+  [[nodiscard]] json document(const planner::PolicyWrite& w) const {
+    const auto [from_weight, to_weight] = kuma_weights(w.to_weight);
+    const RouteKind route = m_plan.control_plane.route;
+    json doc{{"type", kuma_type(route)},
+             {"mesh", m_plan.mesh},
+             {"name", m_name},
+             {"labels", json{{k_migration_label, w.migration}, {k_step_label, std::to_string(w.step)}}}};
+    if (route == RouteKind::TrafficRoute) {
+      // Legacy policies are flattened: sources/destinations/conf at the top level.
+      doc["sources"] = json::array({json{{"match", json{{"kuma.io/service", "*"}}}}});
+      doc["destinations"] = json::array({json{{"match", json{{"kuma.io/service", m_plan.service}}}}});
+      doc["conf"] = json{{"split", json::array({json{{"weight", from_weight},
+                                                    {"destination", json{{"kuma.io/service", m_plan.service},
+                                                                         {m_plan.tag_key, m_plan.from}}}},
+                                               json{{"weight", to_weight},
+                                                    {"destination", json{{"kuma.io/service", m_plan.service},
+                                                                         {m_plan.tag_key, m_plan.to}}}}})}};
+      return doc;
+    }
+    json rule{{"default", json{{"backendRefs", json::array({backend_ref(false, from_weight),
+                                                             backend_ref(true, to_weight)})}}}};
+    if (route != RouteKind::MeshTcpRoute) {
+      rule["matches"] = json::array({json{{"path", json{{"type", "PathPrefix"}, {"value", "/"}}}}});
+    }
+    doc["spec"] = json{{"targetRef", json{{"kind", "Mesh"}}},
+                       {"to", json::array({json{{"targetRef", json{{"kind", "MeshService"}, {"name", m_plan.service}}},
+                                                {"rules", json::array({rule})}}})}};
+    return doc;
+  }
+
+  // Which set a split entry or backendRef sends to: 1 to, 0 from, -1 neither.
+  [[nodiscard]] int classify(const json& ref) const {
+    if (m_plan.control_plane.route == RouteKind::MeshService) {
+      if (ref.value("kind", "") != "MeshService") return -1;
+      const std::string name = ref.value("name", "");
+      return name == m_plan.to ? 1 : name == m_plan.from ? 0 : -1;
+    }
+    const json& tags = ref.contains("destination") ? ref["destination"] : ref.value("tags", json::object());
+    if (!tags.is_object() || !tags.contains(m_plan.tag_key) || !tags[m_plan.tag_key].is_string()) return -1;
+    const std::string service = ref.contains("destination") ? tags.value("kuma.io/service", "") : ref.value("name", "");
+    if (service != m_plan.service) return -1;
+    const std::string value = tags[m_plan.tag_key];
+    return value == m_plan.to ? 1 : value == m_plan.from ? 0 : -1;
+  }
+
+  void interpret(json doc, planner::LiveRouting& live) const {
+    const json labels = doc.value("labels", json::object());
+    const std::string owner = labels.is_object() ? labels.value(k_migration_label, "") : "";
+    live.owner = owner;
+    live.ownership = owner.empty() ? planner::Ownership::Foreign
+                     : owner == m_plan.name ? planner::Ownership::Ours
+                                            : planner::Ownership::OtherMigration;
+    if (labels.is_object() && labels.contains(k_step_label) && labels[k_step_label].is_string()) {
+      try {
+        live.step = std::stoi(labels[k_step_label].get<std::string>());
+      } catch (const std::exception&) {
+      }
+    }
+    // The entries that carry the weights.
+    json entries = json::array();
+    if (m_plan.control_plane.route == RouteKind::TrafficRoute) {
+      if (doc.contains("conf") && doc["conf"].is_object()) entries = doc["conf"].value("split", json::array());
+    } else if (doc.contains("spec") && doc["spec"].is_object()) {
+      const json to = doc["spec"].value("to", json::array());
+      std::size_t rules = 0;
+      for (const auto& t : to) {
+        if (!t.is_object() || t.value("targetRef", json::object()).value("name", "") != m_plan.service) continue;
+        for (const auto& r : t.value("rules", json::array())) {
+          ++rules;
+          if (r.is_object() && r.contains("default")) entries = r["default"].value("backendRefs", json::array());
+        }
+      }
+      if (rules > 1) live.warnings.push_back(live.kind + " " + m_name + " has " + std::to_string(rules) +
+                                             " rules for the service; meshmove reads and writes one");
+    }
+    long from = 0, to = 0;
+    bool understood = entries.is_array() && !entries.empty();
+    for (const auto& e : entries) {
+      if (!e.is_object()) {
+        understood = false;
+        continue;
+      }
+      const long weight = e.contains("weight") && e["weight"].is_number_integer() ? e["weight"].get<long>() : 1;
+      const int set = classify(e);
+      if (set == 1) {
+        to += weight;
+      } else if (set == 0) {
+        from += weight;
+      } else if (weight > 0) {
+        understood = false;
+        live.warnings.push_back("the policy also routes to something other than the two sets: " + e.dump());
+      }
+    }
+    if (understood && from + to > 0) {
+      // Rounded to basis points.
+      live.to_weight = static_cast<int>((to * planner::k_full_weight * 2 + (from + to)) / ((from + to) * 2));
+    } else if (live.warnings.empty()) {
+      live.warnings.push_back("the policy has no weighted split between " + m_plan.from + " and " + m_plan.to);
+    }
+    for (const char* computed : {"creationTime", "modificationTime", "kri", "status"}) doc.erase(computed);
+    if (doc.contains("labels") && doc["labels"].is_object()) {
+      json kept = json::object();
+      for (auto it = doc["labels"].begin(); it != doc["labels"].end(); ++it) {
+        if (it.key().rfind("kuma.io/", 0) != 0) kept[it.key()] = it.value();
+      }
+      doc["labels"] = kept;
+    }
+    live.document = doc.dump(2);
+  }
+
+  void count_dataplane(const json& item, planner::PreflightReport& report) const {
+    if (!item.is_object() || !item.contains("networking")) return;
+    const json inbound = item["networking"].value("inbound", json::array());
+    bool from = false, to = false;
+    for (const auto& in : inbound) {
+      const json tags = in.value("tags", json::object());
+      if (!tags.is_object()) continue;
+      const std::string service = tags.value("kuma.io/service", "");
+      if (m_plan.control_plane.route == RouteKind::MeshService) {
+        from = from || service == m_plan.from;
+        to = to || service == m_plan.to;
+      } else if (service == m_plan.service) {
+        const std::string value = tags.value(m_plan.tag_key, "");
+        from = from || value == m_plan.from;
+        to = to || value == m_plan.to;
+      }
+    }
+    if (from) ++report.from_instances;
+    if (to) ++report.to_instances;
+  }
+
+  const planner::Plan& m_plan;
+  HttpTransport& m_transport;
+  std::string m_name;
+  std::string m_base;
+  bool m_mesh_checked = false;
+};
+
+}  // namespace
+
+const char* kuma_collection(RouteKind route) {
+  switch (route) {
+    case RouteKind::MeshHttpRoute:
+    case RouteKind::MeshService: return "meshhttproutes";
+    case RouteKind::MeshTcpRoute: return "meshtcproutes";
+    case RouteKind::TrafficRoute: return "traffic-routes";
+  }
+  return "meshhttproutes";
+}
+
+const char* kuma_type(RouteKind route) {
+  switch (route) {
+    case RouteKind::MeshHttpRoute:
+    case RouteKind::MeshService: return "MeshHTTPRoute";
+    case RouteKind::MeshTcpRoute: return "MeshTCPRoute";
+    case RouteKind::TrafficRoute: return "TrafficRoute";
+  }
+  return "MeshHTTPRoute";
+}
+
+std::unique_ptr<planner::ControlPlane> make_kuma_control_plane(const planner::Plan& plan, HttpTransport& transport) {
+  return std::make_unique<KumaControlPlane>(plan, transport);
+}
+
+}  // namespace meshmove::backends
