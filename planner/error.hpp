@@ -15,6 +15,7 @@ enum class ErrorKind {
   Invalid,       // the peer answered something we cannot use (malformed body): not retryable
   Config,        // our own configuration is wrong (missing file, bad URL): not retryable
   Interrupted,   // stopped by a signal
+  Locked,        // another runner holds the migration's lock
 };
 
 struct Error {
