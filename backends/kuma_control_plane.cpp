@@ -29,6 +29,14 @@ std::string percent_encode(const std::string& s) {
   return out;
 }
 
+// The step label is the 1-based step number, "0" when pinned to the from set (a Kuma label value must
+// start and end with an alphanumeric character, so "-1" is not allowed).
+std::string step_label(int step) { return std::to_string(step + 1); }
+std::optional<int> step_from_label(const std::string& label) {
+  if (label.empty() || label.size() > 6 || label.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoi(label) - 1;
+}
+
 // Integer weights for Kuma: percentages when both are whole percents, else basis points.
 std::pair<long, long> kuma_weights(int to_weight) {
   const int from_weight = planner::k_full_weight - to_weight;
@@ -183,7 +191,7 @@ class KumaControlPlane final : public planner::ControlPlane {
     json doc{{"type", kuma_type(route)},
              {"mesh", m_plan.mesh},
              {"name", m_name},
-             {"labels", json{{k_migration_label, w.migration}, {k_step_label, std::to_string(w.step)}}}};
+             {"labels", json{{k_migration_label, w.migration}, {k_step_label, step_label(w.step)}}}};
     if (route == RouteKind::TrafficRoute) {
       // Legacy policies are flattened: sources/destinations/conf at the top level.
       doc["sources"] = json::array({json{{"match", json{{"kuma.io/service", "*"}}}}});
@@ -230,10 +238,7 @@ class KumaControlPlane final : public planner::ControlPlane {
                      : owner == m_plan.name ? planner::Ownership::Ours
                                             : planner::Ownership::OtherMigration;
     if (labels.is_object() && labels.contains(k_step_label) && labels[k_step_label].is_string()) {
-      try {
-        live.step = std::stoi(labels[k_step_label].get<std::string>());
-      } catch (const std::exception&) {
-      }
+      live.step = step_from_label(labels[k_step_label].get<std::string>());
     }
     // The entries that carry the weights.
     json entries = json::array();

@@ -39,6 +39,11 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_option("--control-plane-url", g.control_plane_url, "Override controlPlane.url of every plan")
       ->envname("MESHMOVE_CONTROL_PLANE_URL")
       ->option_text("URL");
+  app.add_option("--state-dir", g.state_dir,
+                 "Where migration state and journals live (default $XDG_STATE_HOME/meshmove, else "
+                 "~/.local/state/meshmove)")
+      ->envname("MESHMOVE_STATE_DIR")
+      ->option_text("DIR");
 }
 
 }  // namespace
@@ -69,6 +74,18 @@ int run(int argc, char** argv) {
   plan_cmd->add_flag("--offline", plan.offline, "Do not contact the control plane (timeline and queries only)");
   plan_cmd->add_option("--start", plan.start, "When the migration would start (RFC 3339); default now")
       ->option_text("TIME");
+  plan_cmd->add_flag("--skip-preflight", plan.skip_preflight, "Do not count the instances of each set");
+
+  RollbackOptions rollback;
+  auto* rollback_cmd = app.add_subcommand(
+      "rollback", "Write 100% to the from set now, verify it, and record why (idempotent)");
+  rollback_cmd->add_option("PLAN", rollback.plan, "Plan file")->required();
+  rollback_cmd->add_flag("--adopt", rollback.adopt,
+                         "Overwrite a policy meshmove does not own, or whose weights changed behind its back");
+  rollback_cmd->add_flag("--skip-preflight", rollback.skip_preflight,
+                         "Write even if the control plane shows no instance of the from set");
+  rollback_cmd->add_option("--reason", rollback.reason, "Why; recorded in the state and the journal");
+  rollback_cmd->footer("Exit 0 when 100% is on the from set (also when it already was).");
 
   Output out(global, std::cout, std::cerr);
   try {
@@ -87,6 +104,7 @@ int run(int argc, char** argv) {
   try {
     if (validate_cmd->parsed()) return cmd_validate(out, validate);
     if (plan_cmd->parsed()) return cmd_plan(out, plan);
+    if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
   } catch (const std::exception& e) {
     out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
     return to_int(ExitCode::InternalError);

@@ -6,7 +6,11 @@
 #include "cli/plan_loader.hpp"
 #include "cli/system_clock.hpp"
 #include "metrics/slo_queries.hpp"
+#include "cli/wiring.hpp"
+#include "planner/next_write.hpp"
 #include "planner/schedule.hpp"
+#include "planner/text_diff.hpp"
+#include "planner/yaml_render.hpp"
 #include "planner/time_format.hpp"
 #include "planner/windows.hpp"
 
@@ -38,6 +42,122 @@ std::string slo_bound(const planner::Slo& s) {
 
 }  // namespace
 
+// Reads the control plane (and the saved state) and fills `j` with current/next/policy/diff and `text`
+// with the same for people. Returns 0, or the exit code of a failure (already reported).
+namespace {
+int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& options, planner::Clock& clock,
+                  nlohmann::json& j, std::string& text) {
+  auto conn = connect_control_plane(plan, out, clock);
+  if (!conn.ok()) {
+    out.error(conn.error().message);
+    return exit_code_for(conn.error());
+  }
+  planner::ControlPlane& cp = *conn->control_plane;
+  auto live = cp.read();
+  if (!live.ok()) {
+    out.error(live.error().message + " (meshmove plan --offline works without the control plane)");
+    return exit_code_for(live.error());
+  }
+  std::optional<planner::PreflightReport> report;
+  std::vector<std::string> warnings = live->warnings;
+  if (!options.skip_preflight) {
+    auto r = cp.preflight();
+    if (!r.ok()) {
+      out.error(r.error().message);
+      return exit_code_for(r.error());
+    }
+    report = *r;
+    for (const auto& w : r->warnings) warnings.push_back(w);
+    if (r->from_instances == 0 || r->to_instances == 0) {
+      warnings.push_back("pre-flight: " + std::to_string(r->from_instances) + " instance(s) of " + plan.from + " and " +
+                         std::to_string(r->to_instances) + " of " + plan.to +
+                         "; apply needs at least one of each (or --skip-preflight)");
+    }
+    if (!live->exists() && r->from_instances > 0 && r->to_instances > 0) {
+      const double share = 100.0 * r->to_instances / (r->from_instances + r->to_instances);
+      std::ostringstream w;
+      w.precision(3);
+      w << "no policy routes " << plan.service << " today, so Kuma splits its traffic by instance count (about "
+        << share << "% to " << plan.to << "); the first step pins 100% to " << plan.from;
+      warnings.push_back(w.str());
+    }
+  }
+  auto store = open_state_store(out.options(), clock);
+  auto loaded = store->load(plan.name);
+  std::optional<planner::MigrationState> state;
+  if (loaded.ok()) state = *loaded;
+  if (state && state->plan_hash != planner::plan_hash(plan)) {
+    warnings.push_back("the saved state of " + plan.name + " (" + store->location(plan.name) +
+                       ") was made by a different plan (service, sets, control plane or steps changed)");
+  }
+  if (auto refusal = planner::check_write_allowed(*live, state ? state->last_written : std::nullopt, false, plan.name)) {
+    warnings.push_back(refusal->message);
+  }
+  std::string why_not;
+  const auto next = planner::next_write(plan, *live, state, &why_not);
+  const std::string next_doc = next ? cp.render({next->to_weight, plan.name, next->step}) : "";
+  // People read the diff in YAML, the way kumactl shows policies.
+  const std::string live_yaml = live->exists() ? planner::to_yaml(nlohmann::json::parse(live->document)) : "";
+  const std::string next_yaml = next ? planner::to_yaml(nlohmann::json::parse(next_doc)) : "";
+  const std::string diff = next ? planner::unified_diff(live_yaml, next_yaml, "live " + live->name,
+                                                        "next " + live->name) : "";
+
+  nlohmann::json current{{"exists", live->exists()},
+                         {"kind", live->kind},
+                         {"name", live->name},
+                         {"ownership", planner::to_string(live->ownership)},
+                         {"owner", live->owner},
+                         {"toWeight", live->to_weight ? nlohmann::json(*live->to_weight / 100.0) : nlohmann::json(nullptr)},
+                         {"fromWeight", live->to_weight ? nlohmann::json((planner::k_full_weight - *live->to_weight) / 100.0)
+                                                        : nlohmann::json(nullptr)},
+                         {"step", live->step ? nlohmann::json(*live->step) : nlohmann::json(nullptr)},
+                         {"document", live->exists() ? nlohmann::json::parse(live->document) : nlohmann::json(nullptr)}};
+  j["current"] = current;
+  j["next"] = next ? nlohmann::json{{"action", next->action},
+                                    {"step", next->step},
+                                    {"toWeight", next->to_weight / 100.0},
+                                    {"why", next->why}}
+                   : nlohmann::json(nullptr);
+  if (!next) j["nextNone"] = why_not;
+  j["policy"] = next ? nlohmann::json::parse(next_doc) : nlohmann::json(nullptr);
+  j["diff"] = diff;
+  j["warnings"] = warnings;
+  if (report) {
+    j["preflight"] = {{"fromInstances", report->from_instances},
+                      {"toInstances", report->to_instances},
+                      {"version", report->version}};
+  }
+
+  std::ostringstream o;
+  o << "Policy: " << cp.describe() << "\n";
+  if (live->exists()) {
+    o << "  now: " << planner::to_string(live->ownership) << "; "
+      << (live->to_weight ? planner::format_weight(planner::k_full_weight - *live->to_weight) + "% to " + plan.from +
+                                ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to
+                          : std::string("no split of the two sets"))
+      << (live->step ? ", step label " + std::to_string(*live->step) : "") << "\n";
+  } else {
+    o << "  now: no policy\n";
+  }
+  if (report) {
+    o << "  instances: " << report->from_instances << " " << plan.from << ", " << report->to_instances << " "
+      << plan.to << (report->version.empty() ? "" : " (Kuma " + report->version + ")") << "\n";
+  }
+  if (state) {
+    o << "  state: " << planner::to_string(state->phase) << ", step " << state->step + 1 << " (" << store->location(plan.name)
+      << ")\n";
+  }
+  for (const auto& w : warnings) o << "  warning: " << w << "\n";
+  if (next) {
+    o << "  next: " << next->why << "\n" << (diff.empty() ? "  (the live policy already matches)\n" : diff);
+  } else {
+    o << "  next: nothing to write: " << why_not << "\n";
+  }
+  text = o.str();
+  return 0;
+}
+}  // namespace
+
 int cmd_plan(Output& out, const PlanOptions& options) {
   auto result = load_plan(options.plan);
   for (const auto& d : result.diagnostics) out.diagnostic(planner::format_diagnostic(d));
@@ -45,7 +165,7 @@ int cmd_plan(Output& out, const PlanOptions& options) {
   planner::Plan plan = std::move(*result.plan);
   apply_overrides(plan, out.options());
 
-  const SystemClock clock;
+  SystemClock clock;
   const planner::TimePoint now = clock.now();
   planner::TimePoint start = now;
   if (!options.start.empty()) {
@@ -66,14 +186,24 @@ int cmd_plan(Output& out, const PlanOptions& options) {
   const std::string window = metrics::promql_range(plan.bake.count() > 0 ? plan.bake : plan.interval);
   const auto gates = metrics::build_gate_queries(plan, window);
 
+  // The live part: what the control plane routes now and the policy the next step writes.
+  nlohmann::json live_json;
+  std::string live_text;
+  if (!options.offline) {
+    auto live = describe_live(out, plan, options, clock, live_json, live_text);
+    if (live != 0) return live;
+  }
+
   if (out.options().output == OutputFormat::Json) {
-    nlohmann::json j;
+    nlohmann::json j = live_json.is_object() ? live_json : nlohmann::json::object();
     j["migration"] = plan.name;
     j["service"] = plan.service;
     j["mesh"] = plan.mesh;
     j["from"] = plan.from;
     j["to"] = plan.to;
-    j["policy"] = {{"kind", planner::to_string(plan.control_plane.route)}, {"name", planner::policy_name(plan)}};
+    if (!j.contains("policy")) {
+      j["policy"] = {{"kind", planner::to_string(plan.control_plane.route)}, {"name", planner::policy_name(plan)}};
+    }
     j["window"] = window;
     j["steps"] = nlohmann::json::array();
     for (const auto& s : timeline) {
@@ -100,8 +230,12 @@ int cmd_plan(Output& out, const PlanOptions& options) {
   std::ostringstream o;
   o << "Migration " << plan.name << ": " << plan.service << " in mesh " << plan.mesh << ", " << plan.tag_key << "="
     << plan.from << " -> " << plan.tag_key << "=" << plan.to << "\n";
-  o << "Policy: " << planner::to_string(plan.control_plane.route) << " " << planner::policy_name(plan) << " at "
-    << plan.control_plane.url << " (offline: not contacted)\n";
+  if (options.offline) {
+    o << "Policy: " << planner::to_string(plan.control_plane.route) << " " << planner::policy_name(plan) << " at "
+      << plan.control_plane.url << " (offline: not contacted)\n";
+  } else {
+    o << live_text;
+  }
   o << "Bake " << planner::format_duration(plan.bake) << ", gates every " << planner::format_duration(plan.interval)
     << ", settle " << planner::format_duration(plan.settle);
   if (!plan.windows.allow.empty() || !plan.windows.freeze.empty()) {

@@ -8,5 +8,6 @@ namespace meshmove::cli {
 
 int cmd_validate(Output& out, const ValidateOptions& options);
 int cmd_plan(Output& out, const PlanOptions& options);
+int cmd_rollback(Output& out, const RollbackOptions& options);
 
 }  // namespace meshmove::cli

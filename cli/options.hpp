@@ -32,4 +32,11 @@ struct PlanOptions {
   bool skip_preflight = false;
 };
 
+struct RollbackOptions {
+  std::string plan;
+  bool adopt = false;           // take over a policy meshmove does not own, or accept drift
+  bool skip_preflight = false;  // write even if the from set shows no instances
+  std::string reason;           // recorded in the state and journal
+};
+
 }  // namespace meshmove::cli

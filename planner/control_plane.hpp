@@ -24,7 +24,7 @@ struct LiveRouting {
   std::string kind;                // e.g. "MeshHTTPRoute"
   std::string name;                // the policy name
   std::string owner;               // the meshmove.io/migration label, when present
-  std::optional<int> step;         // the meshmove.io/step label, when present
+  std::optional<int> step;         // the step index from the meshmove.io/step label (-1: pinned to from)
   std::optional<int> to_weight;    // basis points to the `to` set; nullopt: no policy, or not a split of
                                    // the two sets that meshmove understands
   std::string document;            // the live policy as pretty JSON without server-computed fields
@@ -37,7 +37,7 @@ struct LiveRouting {
 struct PolicyWrite {
   int to_weight = 0;      // basis points, 0..10000; the `from` set gets the rest
   std::string migration;  // label meshmove.io/migration
-  int step = -1;          // label meshmove.io/step: the step index, -1 when pinned to `from`
+  int step = -1;          // the step index, -1 when pinned to `from` (label meshmove.io/step: step + 1)
 };
 
 struct PreflightReport {

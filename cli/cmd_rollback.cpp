@@ -1,0 +1,114 @@
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/plan_loader.hpp"
+#include "cli/system_clock.hpp"
+#include "cli/wiring.hpp"
+#include "planner/time_format.hpp"
+
+namespace meshmove::cli {
+
+int cmd_rollback(Output& out, const RollbackOptions& options) {
+  auto parsed = load_plan(options.plan);
+  for (const auto& d : parsed.diagnostics) out.diagnostic(planner::format_diagnostic(d));
+  if (!parsed.ok()) return to_int(ExitCode::Usage);
+  planner::Plan plan = std::move(*parsed.plan);
+  apply_overrides(plan, out.options());
+  SystemClock clock;
+  const auto fail = [&out](const planner::Error& e) {
+    out.error(e.message);
+    return exit_code_for(e);
+  };
+
+  auto store = open_state_store(out.options(), clock);
+  auto lock = store->lock(plan.name);
+  if (!lock.ok()) return fail(lock.error());
+  auto loaded = store->load(plan.name);
+  if (!loaded.ok()) return fail(loaded.error());
+  std::optional<planner::MigrationState> state = std::move(*loaded);
+
+  auto conn = connect_control_plane(plan, out, clock);
+  if (!conn.ok()) return fail(conn.error());
+  planner::ControlPlane& cp = *conn->control_plane;
+  auto live = cp.read();
+  if (!live.ok()) return fail(live.error());
+  out.log(1, "live: " + cp.describe() + ": " + planner::to_string(live->ownership) +
+                 (live->to_weight ? ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to : ""));
+
+  const bool already = live->ownership == planner::Ownership::Ours && live->to_weight == 0;
+  if (!already) {
+    if (auto refusal = planner::check_write_allowed(*live, state ? state->last_written : std::nullopt, options.adopt,
+                                                    plan.name)) {
+      return fail(*refusal);
+    }
+    if (!options.skip_preflight) {
+      auto report = cp.preflight();
+      if (!report.ok()) return fail(report.error());
+      if (report->from_instances == 0) {
+        out.error("refusing to roll back: the control plane shows no instance of the from set (" + plan.tag_key + "=" +
+                  plan.from + ") for " + plan.service +
+                  ", so all traffic would fail; pass --skip-preflight to write it anyway");
+        return to_int(ExitCode::Infrastructure);
+      }
+    }
+  }
+
+  const auto now = clock.now();
+  if (!state) {
+    state = planner::MigrationState{};
+    state->migration = plan.name;
+    state->plan_hash = planner::plan_hash(plan);
+    state->plan_file = plan.file;
+    state->started_at = now;
+  }
+  const std::optional<int> previous = live->to_weight;
+  const std::string reason = options.reason.empty() ? "rolled back by an operator" : options.reason;
+  if (!already) {
+    // Crash safety: record the intent, write, read back (inside write), then commit.
+    state->intent = planner::Intent{"rollback", 0, -1, now};
+    if (auto st = store->save(*state); !st.ok()) return fail(st.error());
+    auto written = cp.write({0, plan.name, -1});
+    if (!written.ok()) return fail(written.error());
+  }
+  state->intent.reset();
+  state->phase = planner::Phase::RolledBack;
+  state->step = -1;
+  state->weight = 0;
+  state->last_written = 0;
+  state->step_started_at = now;
+  state->held_since.reset();
+  state->consecutive_failures = 0;
+  state->reason = reason;
+  state->updated_at = now;
+  if (!already) ++state->transitions;
+  if (auto st = store->save(*state); !st.ok()) return fail(st.error());
+  nlohmann::json event{{"at", planner::format_rfc3339(now)},
+                       {"migration", plan.name},
+                       {"type", "rollback"},
+                       {"by", "operator"},
+                       {"fromWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
+                       {"toWeight", 0},
+                       {"alreadyRolledBack", already},
+                       {"reason", reason}};
+  if (auto st = store->append(plan.name, event); !st.ok()) return fail(st.error());
+
+  if (out.options().output == OutputFormat::Json) {
+    out.json(nlohmann::json{{"migration", plan.name},
+                            {"policy", cp.describe()},
+                            {"previousWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
+                            {"weight", 0},
+                            {"alreadyRolledBack", already},
+                            {"state", store->location(plan.name)}}
+                 .dump(2));
+  } else if (already) {
+    out.result(plan.name + ": already rolled back: " + cp.describe() + " sends 100% to " + plan.from);
+  } else {
+    out.result(plan.name + ": rolled back: " + cp.describe() + " now sends 100% to " + plan.from + " (was " +
+               (previous ? planner::format_weight(*previous) + "% to " + plan.to : std::string("no policy")) +
+               "); verified by reading it back. State: " + store->location(plan.name));
+  }
+  return to_int(ExitCode::Done);
+}
+
+}  // namespace meshmove::cli

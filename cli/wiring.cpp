@@ -1,0 +1,58 @@
+#include "cli/wiring.hpp"
+
+#include <cstdlib>
+
+#include "backends/file_state_store.hpp"
+#include "backends/kuma_control_plane.hpp"
+#include "cli/exit_code.hpp"
+
+namespace meshmove::cli {
+
+planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
+                                                               planner::Clock& clock) {
+  const auto& cp = plan.control_plane;
+  backends::TransportConfig config;
+  config.request_timeout = cp.timeout;
+  config.connect_timeout = std::min<planner::Duration>(cp.timeout, std::chrono::seconds(5));
+  config.ca_file = cp.ca_file;
+  config.cert_file = cp.cert_file;
+  config.key_file = cp.key_file;
+  config.insecure_skip_verify = cp.insecure_skip_verify;
+  if (const char* env = std::getenv("MESHMOVE_KUMA_TOKEN"); env != nullptr && *env != '\0') {
+    config.bearer_token = env;
+  } else if (!cp.token_file.empty()) {
+    auto token = backends::read_secret_file(cp.token_file);
+    if (!token.ok()) return token.error();
+    config.bearer_token = *token;
+  }
+  out.add_secret(config.bearer_token);
+  if (cp.insecure_skip_verify && cp.url.rfind("https://", 0) == 0) {
+    out.warning("controlPlane.insecureSkipVerify: the TLS certificate of " + cp.url + " is not verified");
+  }
+  config.log = [&out](const std::string& line) { out.log(1, line); };
+  ControlPlaneConnection c;
+  c.transport = backends::make_curl_transport(std::move(config), clock);
+  c.control_plane = backends::make_kuma_control_plane(plan, *c.transport);
+  return c;
+}
+
+std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock) {
+  const std::string dir = options.state_dir.empty() ? backends::default_state_directory() : options.state_dir;
+  return backends::make_file_state_store({dir, {}}, clock);
+}
+
+int exit_code_for(const planner::Error& error) {
+  switch (error.kind) {
+    case planner::ErrorKind::Config: return to_int(ExitCode::Usage);
+    case planner::ErrorKind::Locked: return to_int(ExitCode::Locked);
+    case planner::ErrorKind::Interrupted: return to_int(ExitCode::Interrupted);
+    case planner::ErrorKind::Conflict: return to_int(ExitCode::Held);
+    case planner::ErrorKind::Unavailable:
+    case planner::ErrorKind::Rejected:
+    case planner::ErrorKind::NotFound:
+    case planner::ErrorKind::Invalid: return to_int(ExitCode::Infrastructure);
+  }
+  return to_int(ExitCode::InternalError);
+}
+
+}  // namespace meshmove::cli
