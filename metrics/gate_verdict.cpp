@@ -353,19 +353,6 @@ class Judge {
 
 }  // namespace
 
-const char* to_string(Verdict v) {
-  switch (v) {
-    case Verdict::Pass:
-      return "PASS";
-    case Verdict::Fail:
-      return "FAIL";
-    case Verdict::Hold:
-      return "HOLD";
-    case Verdict::Error:
-      return "ERROR";
-  }
-  return "ERROR";
-}
 
 GateResult judge(const planner::Slo& slo, const planner::GatesConfig& gates, const GateQuery& query,
                  const GateObservation& obs) {

@@ -9,18 +9,15 @@
 #include <vector>
 
 #include "metrics/slo_queries.hpp"
+#include "planner/metrics_source.hpp"
 #include "planner/plan.hpp"
 
 namespace meshmove::metrics {
 
-enum class Verdict {
-  Pass,   // the SLO holds (threshold: the value is within the bound; sequential: with `confidence`)
-  Fail,   // the SLO is broken (counts toward failureLimit)
-  Hold,   // not enough data to say either (fewer than minRequests, no data, or undecided evidence)
-  Error,  // a query failed: no judgement
-};
-// "PASS", "FAIL", "HOLD", "ERROR".
-const char* to_string(Verdict v);
+// PASS (the SLO holds: within the bound, or with `confidence` when sequential), FAIL (broken; counts
+// toward failureLimit), HOLD (not enough data or evidence), ERROR (a query failed). One enum with the
+// engine's port, so verdicts pass through unchanged; planner::to_string gives "PASS" ... "ERROR".
+using planner::Verdict;
 
 // Cumulative histogram buckets: (upper bound `le` in milliseconds, +infinity for the +Inf bucket; number
 // of requests at or below it). Order does not matter.

@@ -56,7 +56,8 @@ json to_json(const MigrationState& s) {
          {"consecutiveFailures", s.consecutive_failures},
          {"transitions", s.transitions},
          {"rollbackStep", s.rollback_step ? json(*s.rollback_step) : json(nullptr)},
-         {"reason", s.reason}};
+         {"reason", s.reason},
+         {"lastTransition", s.last_transition}};
   j["intent"] = s.intent ? json{{"action", s.intent->action},
                                 {"toWeight", s.intent->to_weight},
                                 {"step", s.intent->step},
@@ -104,6 +105,7 @@ Result<MigrationState> state_from_json(const json& j) {
     s.transitions = j.value("transitions", 0);
     if (j.contains("rollbackStep") && j["rollbackStep"].is_number_integer()) s.rollback_step = j["rollbackStep"].get<int>();
     s.reason = j.value("reason", "");
+    if (j.contains("lastTransition")) s.last_transition = j["lastTransition"];
     if (j.contains("intent") && j["intent"].is_object()) {
       const auto& i = j["intent"];
       Intent intent;

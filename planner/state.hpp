@@ -60,6 +60,9 @@ struct MigrationState {
   std::optional<Intent> intent;
   std::vector<GateRecord> last_verdicts;
   std::string reason;                   // why the phase is what it is
+  // The journal event of the last committed transition (seq = transitions), so that a run after a crash
+  // between committing the state and appending to the journal can append it.
+  nlohmann::json last_transition;
 };
 
 nlohmann::json to_json(const MigrationState& s);

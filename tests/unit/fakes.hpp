@@ -1,0 +1,175 @@
+#pragma once
+// Recording fakes for the engine's ports (STYLE.md rule 8): they record what was asked of them, and
+// tests assert on the records.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "planner/control_plane.hpp"
+#include "planner/metrics_source.hpp"
+#include "planner/reporter.hpp"
+#include "planner/state_store.hpp"
+
+namespace meshmove::testsupport {
+
+// A control plane holding one policy in memory.
+class FakeControlPlane final : public planner::ControlPlane {
+ public:
+  struct Write {
+    int to_weight;
+    int step;
+    std::string migration;
+  };
+  std::vector<Write> writes;  // every successful write, in order
+  planner::LiveRouting live;  // what read() returns
+  int from_instances = 2;
+  int to_instances = 2;
+  std::optional<planner::Error> read_error;   // next reads fail with this
+  std::optional<planner::Error> write_error;  // next writes fail with this
+  // Called after a write lands (before the read-back), e.g. to simulate a crash in a test.
+  std::function<void(const Write&)> after_write;
+  int reads = 0;
+
+  FakeControlPlane() {
+    live.kind = "MeshHTTPRoute";
+    live.name = "meshmove-test";
+  }
+  planner::Result<planner::LiveRouting> read() override {
+    ++reads;
+    if (read_error) return *read_error;
+    return live;
+  }
+  planner::Result<planner::LiveRouting> write(const planner::PolicyWrite& w) override {
+    if (write_error) return *write_error;
+    live.ownership = planner::Ownership::Ours;
+    live.owner = w.migration;
+    live.to_weight = w.to_weight;
+    live.step = w.step;
+    writes.push_back({w.to_weight, w.step, w.migration});
+    if (after_write) after_write(writes.back());
+    return live;
+  }
+  planner::Result<planner::PreflightReport> preflight() override {
+    planner::PreflightReport r;
+    r.from_instances = from_instances;
+    r.to_instances = to_instances;
+    return r;
+  }
+  [[nodiscard]] std::string render(const planner::PolicyWrite& w) const override {
+    return "{\"to\": " + std::to_string(w.to_weight) + "}";
+  }
+  [[nodiscard]] std::string describe() const override { return "fake control plane"; }
+  // Someone else changes the weight behind meshmove's back.
+  void external_change(int to_weight) { live.to_weight = to_weight; }
+};
+
+// Gates played back from a script: verdict_for(weight basis points, seconds since the window start).
+class ScriptedMetrics final : public planner::MetricsSource {
+ public:
+  struct Call {
+    planner::TimePoint window_start;
+    planner::TimePoint now;
+    int to_weight;
+  };
+  std::vector<Call> calls;
+  std::function<planner::Verdict(int to_weight, planner::TimePoint window_start, planner::TimePoint now)> script =
+      [](int, planner::TimePoint, planner::TimePoint) { return planner::Verdict::Pass; };
+
+  std::vector<planner::GateEvaluation> evaluate(const planner::Plan& plan, planner::TimePoint window_start,
+                                                planner::TimePoint now, int to_weight) override {
+    calls.push_back({window_start, now, to_weight});
+    std::vector<planner::GateEvaluation> out;
+    for (const auto& slo : plan.gates.slos) {
+      planner::GateEvaluation g;
+      g.slo = slo.name;
+      g.set = "to";
+      g.verdict = script(to_weight, window_start, now);
+      g.value = 0.001;
+      g.bound = slo.max.value_or(0);
+      g.samples = 1000;
+      g.reason = std::string("scripted ") + planner::to_string(g.verdict);
+      out.push_back(g);
+    }
+    return out;
+  }
+};
+
+class RecordingReporter final : public planner::Reporter, public planner::Notifier {
+ public:
+  std::vector<planner::EngineEvent::Kind> kinds;
+  std::vector<std::string> messages;
+  std::vector<planner::EngineEvent::Kind> notified;
+  void report(const planner::Plan&, const planner::EngineEvent& e) override {
+    kinds.push_back(e.kind);
+    messages.push_back(std::string(planner::to_string(e.kind)) + ": " + e.message);
+  }
+  void notify(const planner::Plan&, const planner::EngineEvent& e) override { notified.push_back(e.kind); }
+  [[nodiscard]] std::size_t count(planner::EngineEvent::Kind k) const {
+    return static_cast<std::size_t>(std::count(kinds.begin(), kinds.end(), k));
+  }
+  [[nodiscard]] std::string log() const {
+    std::string out;
+    for (const auto& m : messages) out += m + "\n";
+    return out;
+  }
+};
+
+// State in memory, with the same contract as the file store.
+class MemoryStateStore final : public planner::StateStore {
+ public:
+  std::map<std::string, planner::MigrationState> states;
+  std::map<std::string, std::vector<nlohmann::json>> journals;
+  std::map<std::string, bool> locked;
+  int saves = 0;
+
+  class Lock final : public planner::StateLock {
+   public:
+    Lock(MemoryStateStore& s, std::string m) : m_s(s), m_m(std::move(m)) {}
+    ~Lock() override { m_s.locked[m_m] = false; }
+
+   private:
+    MemoryStateStore& m_s;
+    std::string m_m;
+  };
+
+  planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string& m) override {
+    if (locked[m]) return planner::make_error(planner::ErrorKind::Locked, "locked by host test, pid 1, since now");
+    locked[m] = true;
+    return std::unique_ptr<planner::StateLock>(std::make_unique<Lock>(*this, m));
+  }
+  planner::Result<std::optional<planner::MigrationState>> load(const std::string& m) override {
+    const auto it = states.find(m);
+    if (it == states.end()) return std::optional<planner::MigrationState>{};
+    return std::optional<planner::MigrationState>(it->second);
+  }
+  planner::Status save(const planner::MigrationState& s) override {
+    ++saves;
+    states[s.migration] = s;
+    return planner::ok_status();
+  }
+  planner::Status append(const std::string& m, const nlohmann::json& e) override {
+    journals[m].push_back(e);
+    return planner::ok_status();
+  }
+  planner::Result<std::vector<nlohmann::json>> journal(const std::string& m) override { return journals[m]; }
+  planner::Result<std::vector<std::string>> migrations() override {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : states) out.push_back(k);
+    return out;
+  }
+  [[nodiscard]] std::string location(const std::string& m) const override { return "memory:" + m; }
+  [[nodiscard]] std::vector<nlohmann::json> transitions(const std::string& m) const {
+    std::vector<nlohmann::json> out;
+    const auto it = journals.find(m);
+    if (it == journals.end()) return out;
+    for (const auto& e : it->second) {
+      if (e.value("type", "") == "transition") out.push_back(e);
+    }
+    return out;
+  }
+};
+
+}  // namespace meshmove::testsupport
