@@ -87,6 +87,16 @@ int run(int argc, char** argv) {
   rollback_cmd->add_option("--reason", rollback.reason, "Why; recorded in the state and the journal");
   rollback_cmd->footer("Exit 0 when 100% is on the from set (also when it already was).");
 
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Evaluate every gate once against live data; the exit code is the verdict (for CI)");
+  check_cmd->add_option("PLAN", check.plan, "Plan file")->required();
+  check_cmd->add_option("--window", check.window, "How far back to look (Prometheus duration)")
+      ->capture_default_str()
+      ->option_text("DURATION");
+  check_cmd->footer("Prints per gate: SLO, set, resolved query, value, bound, samples, verdict, reason.\n"
+                    "Exit 0 all PASS, 3 any FAIL, 6 any ERROR (and no FAIL), 5 any HOLD (and no FAIL or ERROR).");
+
   Output out(global, std::cout, std::cerr);
   try {
     app.parse(argc, argv);
@@ -105,6 +115,7 @@ int run(int argc, char** argv) {
     if (validate_cmd->parsed()) return cmd_validate(out, validate);
     if (plan_cmd->parsed()) return cmd_plan(out, plan);
     if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
+    if (check_cmd->parsed()) return cmd_check(out, check);
   } catch (const std::exception& e) {
     out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
     return to_int(ExitCode::InternalError);

@@ -9,5 +9,6 @@ namespace meshmove::cli {
 int cmd_validate(Output& out, const ValidateOptions& options);
 int cmd_plan(Output& out, const PlanOptions& options);
 int cmd_rollback(Output& out, const RollbackOptions& options);
+int cmd_check(Output& out, const CheckOptions& options);
 
 }  // namespace meshmove::cli

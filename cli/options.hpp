@@ -32,6 +32,11 @@ struct PlanOptions {
   bool skip_preflight = false;
 };
 
+struct CheckOptions {
+  std::string plan;
+  std::string window = "5m";  // Prometheus duration
+};
+
 struct RollbackOptions {
   std::string plan;
   bool adopt = false;           // take over a policy meshmove does not own, or accept drift

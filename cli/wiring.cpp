@@ -36,6 +36,41 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
   return c;
 }
 
+planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
+                                                         planner::Duration retry_budget) {
+  const auto& p = plan.gates.prometheus;
+  backends::TransportConfig config;
+  config.request_timeout = p.timeout;
+  config.connect_timeout = std::min<planner::Duration>(p.timeout, std::chrono::seconds(5));
+  config.ca_file = p.ca_file;
+  config.insecure_skip_verify = p.insecure_skip_verify;
+  config.retry.max_total = retry_budget;
+  config.retry.max_attempts = 3;
+  if (const char* env = std::getenv("MESHMOVE_PROMETHEUS_TOKEN"); env != nullptr && *env != '\0') {
+    config.bearer_token = env;
+  } else if (!p.token_file.empty()) {
+    auto token = backends::read_secret_file(p.token_file);
+    if (!token.ok()) return token.error();
+    config.bearer_token = *token;
+  }
+  out.add_secret(config.bearer_token);
+  if (p.basic_auth) {
+    auto password = backends::read_secret_file(p.basic_auth->password_file);
+    if (!password.ok()) return password.error();
+    out.add_secret(*password);
+    config.basic_auth = std::make_pair(p.basic_auth->username, *password);
+  }
+  if (p.insecure_skip_verify && p.url.rfind("https://", 0) == 0) {
+    out.warning("gates.prometheus.insecureSkipVerify: the TLS certificate of " + p.url + " is not verified");
+  }
+  config.log = [&out](const std::string& line) { out.log(2, line); };
+  PrometheusConnection c;
+  c.transport = backends::make_curl_transport(std::move(config), clock);
+  c.client = std::make_unique<metrics::PrometheusClient>(p.url, *c.transport);
+  c.gates = std::make_unique<metrics::PrometheusGates>(*c.client);
+  return c;
+}
+
 std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock) {
   const std::string dir = options.state_dir.empty() ? backends::default_state_directory() : options.state_dir;
   return backends::make_file_state_store({dir, {}}, clock);

@@ -5,6 +5,8 @@
 
 #include "backends/http_transport.hpp"
 #include "cli/options.hpp"
+#include "metrics/prometheus_client.hpp"
+#include "metrics/prometheus_gates.hpp"
 #include "cli/output.hpp"
 #include "planner/clock.hpp"
 #include "planner/control_plane.hpp"
@@ -23,6 +25,17 @@ struct ControlPlaneConnection {
 // `out`, warns about insecureSkipVerify, and builds the transport and control plane.
 planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
                                                                planner::Clock& clock);
+
+struct PrometheusConnection {
+  std::unique_ptr<backends::HttpTransport> transport;
+  std::unique_ptr<metrics::PrometheusClient> client;
+  std::unique_ptr<metrics::PrometheusGates> gates;
+};
+
+// Builds the Prometheus client for gates.prometheus (token file, basic auth, CA), registering secrets
+// with `out`. Retries are bounded by `retry_budget` in total.
+planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
+                                                         planner::Duration retry_budget);
 
 // The state store chosen by --state-dir (default: $XDG_STATE_HOME/meshmove).
 std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock);

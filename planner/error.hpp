@@ -42,11 +42,14 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(m_v); }
   const T& value() const& { return std::get<0>(m_v); }
-  T&& value() && { return std::get<0>(std::move(m_v)); }
+  // On a temporary Result the value is moved out (not referenced), so that
+  // `for (auto& x : *f())` cannot dangle.
+  T value() && { return std::get<0>(std::move(m_v)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T operator*() && { return std::get<0>(std::move(m_v)); }
   [[nodiscard]] const Error& error() const { return std::get<1>(m_v); }
 
  private:

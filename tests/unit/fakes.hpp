@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/memory_state_store.hpp"
 #include "planner/control_plane.hpp"
 #include "planner/metrics_source.hpp"
 #include "planner/reporter.hpp"
@@ -117,55 +118,25 @@ class RecordingReporter final : public planner::Reporter, public planner::Notifi
   }
 };
 
-// State in memory, with the same contract as the file store.
+// State in memory (the production in-memory store), with a helper to read the journal's transitions.
 class MemoryStateStore final : public planner::StateStore {
  public:
-  std::map<std::string, planner::MigrationState> states;
-  std::map<std::string, std::vector<nlohmann::json>> journals;
-  std::map<std::string, bool> locked;
-  int saves = 0;
+  backends::MemoryStateStore inner;
+  std::map<std::string, planner::MigrationState> states;  // a copy of every saved state, for assertions
 
-  class Lock final : public planner::StateLock {
-   public:
-    Lock(MemoryStateStore& s, std::string m) : m_s(s), m_m(std::move(m)) {}
-    ~Lock() override { m_s.locked[m_m] = false; }
-
-   private:
-    MemoryStateStore& m_s;
-    std::string m_m;
-  };
-
-  planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string& m) override {
-    if (locked[m]) return planner::make_error(planner::ErrorKind::Locked, "locked by host test, pid 1, since now");
-    locked[m] = true;
-    return std::unique_ptr<planner::StateLock>(std::make_unique<Lock>(*this, m));
-  }
-  planner::Result<std::optional<planner::MigrationState>> load(const std::string& m) override {
-    const auto it = states.find(m);
-    if (it == states.end()) return std::optional<planner::MigrationState>{};
-    return std::optional<planner::MigrationState>(it->second);
-  }
+  planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string& m) override { return inner.lock(m); }
+  planner::Result<std::optional<planner::MigrationState>> load(const std::string& m) override { return inner.load(m); }
   planner::Status save(const planner::MigrationState& s) override {
-    ++saves;
     states[s.migration] = s;
-    return planner::ok_status();
+    return inner.save(s);
   }
-  planner::Status append(const std::string& m, const nlohmann::json& e) override {
-    journals[m].push_back(e);
-    return planner::ok_status();
-  }
-  planner::Result<std::vector<nlohmann::json>> journal(const std::string& m) override { return journals[m]; }
-  planner::Result<std::vector<std::string>> migrations() override {
-    std::vector<std::string> out;
-    for (const auto& [k, v] : states) out.push_back(k);
-    return out;
-  }
-  [[nodiscard]] std::string location(const std::string& m) const override { return "memory:" + m; }
-  [[nodiscard]] std::vector<nlohmann::json> transitions(const std::string& m) const {
+  planner::Status append(const std::string& m, const nlohmann::json& e) override { return inner.append(m, e); }
+  planner::Result<std::vector<nlohmann::json>> journal(const std::string& m) override { return inner.journal(m); }
+  planner::Result<std::vector<std::string>> migrations() override { return inner.migrations(); }
+  [[nodiscard]] std::string location(const std::string& m) const override { return inner.location(m); }
+  [[nodiscard]] std::vector<nlohmann::json> transitions(const std::string& m) {
     std::vector<nlohmann::json> out;
-    const auto it = journals.find(m);
-    if (it == journals.end()) return out;
-    for (const auto& e : it->second) {
+    for (const auto& e : *inner.journal(m)) {
       if (e.value("type", "") == "transition") out.push_back(e);
     }
     return out;

@@ -224,6 +224,7 @@ TEST_SUITE("planner::engine") {
   TEST_CASE("a second runner is refused; another plan identity is refused") {
     Rig rig;
     auto lock = rig.store.lock("m");
+    REQUIRE(lock.ok());
     auto r = rig.run(make_plan());
     CHECK(r.outcome == Outcome::Locked);
     lock->reset();
