@@ -98,12 +98,18 @@ std::unique_ptr<httplib::Server> MeshsimServer::make_api_server() {
 std::unique_ptr<httplib::Server> MeshsimServer::make_metrics_server() {
   auto server = std::make_unique<httplib::Server>();
   server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::string body;
+    auto body = std::make_shared<std::string>();
     {
       const std::lock_guard lock(m_mutex);
-      m_sim.write_metrics(body);
+      m_sim.write_metrics(*body);
     }
-    res.set_content(std::move(body), "text/plain; version=0.0.4; charset=utf-8");
+    // A fixed-length provider: httplib compresses plain bodies for clients that accept it, and its brotli
+    // takes minutes on the tens of megabytes of a 1,000-service scenario; loopback needs no compression.
+    res.set_content_provider(body->size(), "text/plain; version=0.0.4; charset=utf-8",
+                             [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                               sink.write(body->data() + offset, length);
+                               return true;
+                             });
   });
   const auto sim_endpoints = [this](const httplib::Request& req, httplib::Response& res) {
     if (KumaApi::is_sim_path(req.path)) {
