@@ -177,6 +177,44 @@ class FileStateStore final : public planner::StateStore {
     return names;
   }
 
+  planner::Status post_request(const std::string& migration, const nlohmann::json& request) override {
+    if (auto st = ensure_directory(); !st.ok()) return st;
+    const std::string path = file(migration, ".request");
+    const std::string temp = path + ".tmp." + std::to_string(::getpid());
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return make_error(ErrorKind::Unavailable, "cannot write " + temp + ": " + errno_text());
+    auto st = write_all(fd, request.dump() + "\n", temp);
+    if (st.ok() && ::fsync(fd) != 0) st = make_error(ErrorKind::Unavailable, "cannot fsync " + temp + ": " + errno_text());
+    ::close(fd);
+    if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+      st = make_error(ErrorKind::Unavailable, "cannot write " + path + ": " + errno_text());
+    }
+    if (!st.ok()) {
+      ::unlink(temp.c_str());
+      return st;
+    }
+    return sync_directory();
+  }
+
+  planner::Result<std::optional<nlohmann::json>> take_request(const std::string& migration) override {
+    const std::string path = file(migration, ".request");
+    // Rename first, so that a request posted while this one is read is not lost.
+    const std::string taken = path + ".taken." + std::to_string(::getpid());
+    if (::rename(path.c_str(), taken.c_str()) != 0) {
+      if (errno == ENOENT) return std::optional<nlohmann::json>{};
+      return make_error(ErrorKind::Unavailable, "cannot take " + path + ": " + errno_text());
+    }
+    std::ifstream in(taken, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    ::unlink(taken.c_str());
+    try {
+      return std::optional<nlohmann::json>(nlohmann::json::parse(ss.str()));
+    } catch (const nlohmann::json::exception& e) {
+      return make_error(ErrorKind::Invalid, "the operator request " + path + " is not JSON: " + e.what());
+    }
+  }
+
   [[nodiscard]] std::string location(const std::string& migration) const override { return file(migration, ".json"); }
 
  private:

@@ -52,6 +52,19 @@ planner::Result<std::vector<std::string>> MemoryStateStore::migrations() {
   return out;
 }
 
+planner::Status MemoryStateStore::post_request(const std::string& migration, const nlohmann::json& request) {
+  m_requests[migration] = request;
+  return planner::ok_status();
+}
+
+planner::Result<std::optional<nlohmann::json>> MemoryStateStore::take_request(const std::string& migration) {
+  const auto it = m_requests.find(migration);
+  if (it == m_requests.end()) return std::optional<nlohmann::json>{};
+  std::optional<nlohmann::json> r = it->second;
+  m_requests.erase(it);
+  return r;
+}
+
 std::string MemoryStateStore::location(const std::string& migration) const { return "(in memory) " + migration; }
 
 }  // namespace meshmove::backends

@@ -18,6 +18,8 @@ class MemoryStateStore final : public planner::StateStore {
   planner::Status append(const std::string& migration, const nlohmann::json& event) override;
   planner::Result<std::vector<nlohmann::json>> journal(const std::string& migration) override;
   planner::Result<std::vector<std::string>> migrations() override;
+  planner::Status post_request(const std::string& migration, const nlohmann::json& request) override;
+  planner::Result<std::optional<nlohmann::json>> take_request(const std::string& migration) override;
   [[nodiscard]] std::string location(const std::string& migration) const override;
 
   // Seeds the store (e.g. with a copy of the real state, for a dry run).
@@ -27,6 +29,7 @@ class MemoryStateStore final : public planner::StateStore {
  private:
   std::map<std::string, planner::MigrationState> m_states;
   std::map<std::string, std::vector<nlohmann::json>> m_journals;
+  std::map<std::string, nlohmann::json> m_requests;
   std::shared_ptr<std::map<std::string, bool>> m_locked = std::make_shared<std::map<std::string, bool>>();
   int m_saves = 0;
 };

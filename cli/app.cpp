@@ -97,6 +97,57 @@ int run(int argc, char** argv) {
   check_cmd->footer("Prints per gate: SLO, set, resolved query, value, bound, samples, verdict, reason.\n"
                     "Exit 0 all PASS, 3 any FAIL, 6 any ERROR (and no FAIL), 5 any HOLD (and no FAIL or ERROR).");
 
+  ApplyOptions apply;
+  auto* apply_cmd = app.add_subcommand(
+      "apply", "Run migrations: step by step, judged by the gates, rolled back on failure, until promoted");
+  apply_cmd->add_option("PLAN", apply.plans, "Plan files (several run concurrently)")->required();
+  apply_cmd->add_flag("--once", apply.once,
+                      "One pass (for cron): at most one evaluation and one transition, then exit 0/3/4/5");
+  apply_cmd->add_flag("--dry-run", apply.dry_run, "Print the transitions it would make; write nothing");
+  apply_cmd->add_flag("--shadow", apply.shadow,
+                      "Evaluate the gates and decide as usual, but write no policy and no state");
+  apply_cmd->add_flag("--adopt", apply.adopt,
+                      "Take over a policy meshmove does not own, or take drifted live weights as the truth");
+  apply_cmd->add_flag("--restart", apply.restart, "Start a promoted or rolled-back migration over");
+  apply_cmd->add_flag("--accept-plan-change", apply.accept_plan_change,
+                      "Continue state made by a plan whose service, sets, control plane or steps changed");
+  apply_cmd->add_flag("--skip-preflight", apply.skip_preflight,
+                      "Do not require instances of both sets in the control plane");
+  apply_cmd->add_flag("--rollback-on-interrupt", apply.rollback_on_interrupt,
+                      "On SIGINT/SIGTERM roll back before exiting (default: leave the weight where it is)");
+  apply_cmd->add_option("--report", apply.report, "Write a JUnit XML decision report to FILE")->option_text("FILE");
+  apply_cmd->footer(
+      "Exit 0 promoted, 3 rolled back, 4 in progress (--once), 5 paused, held or stopped by drift,\n"
+      "6 infrastructure unreachable, 7 locked by another runner, 130 interrupted.");
+
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand(
+      "status", "Where each migration stands: phase, step, live weight, last verdicts, next action, drift");
+  status_cmd->add_option("PLAN", status.plans, "Plan files (default: every migration with state)");
+
+  OperatorOptions history;
+  auto* history_cmd = app.add_subcommand("history", "The journal of a migration's transitions and verdicts");
+  history_cmd->add_option("PLAN", history.plan, "Plan file")->required();
+
+  OperatorOptions pause;
+  auto* pause_cmd = app.add_subcommand(
+      "pause", "Stop a migration where it is (a running apply is asked to pause, and confirms)");
+  pause_cmd->add_option("PLAN", pause.plan, "Plan file")->required();
+  pause_cmd->add_option("--reason", pause.reason, "Why; recorded in the journal");
+
+  OperatorOptions resume;
+  auto* resume_cmd = app.add_subcommand("resume", "Let a paused migration continue (with the next apply)");
+  resume_cmd->add_option("PLAN", resume.plan, "Plan file")->required();
+  resume_cmd->add_option("--reason", resume.reason, "Why; recorded in the journal");
+
+  OperatorOptions promote;
+  auto* promote_cmd = app.add_subcommand(
+      "promote", "Skip to the final weight now, without the remaining steps and gates (asks first)");
+  promote_cmd->add_option("PLAN", promote.plan, "Plan file")->required();
+  promote_cmd->add_flag("-y,--yes", promote.yes, "Do not ask for confirmation");
+  promote_cmd->add_flag("--adopt", promote.adopt, "Overwrite a policy meshmove does not own, or drifted weights");
+  promote_cmd->add_option("--reason", promote.reason, "Why; recorded in the journal");
+
   Output out(global, std::cout, std::cerr);
   try {
     app.parse(argc, argv);
@@ -116,6 +167,12 @@ int run(int argc, char** argv) {
     if (plan_cmd->parsed()) return cmd_plan(out, plan);
     if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
     if (check_cmd->parsed()) return cmd_check(out, check);
+    if (apply_cmd->parsed()) return cmd_apply(out, apply);
+    if (status_cmd->parsed()) return cmd_status(out, status);
+    if (history_cmd->parsed()) return cmd_history(out, history);
+    if (pause_cmd->parsed()) return cmd_pause(out, pause);
+    if (resume_cmd->parsed()) return cmd_resume(out, resume);
+    if (promote_cmd->parsed()) return cmd_promote(out, promote);
   } catch (const std::exception& e) {
     out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
     return to_int(ExitCode::InternalError);

@@ -32,6 +32,31 @@ struct PlanOptions {
   bool skip_preflight = false;
 };
 
+struct ApplyOptions {
+  std::vector<std::string> plans;
+  bool once = false;
+  bool dry_run = false;
+  bool shadow = false;
+  bool adopt = false;
+  bool restart = false;
+  bool accept_plan_change = false;
+  bool skip_preflight = false;
+  bool rollback_on_interrupt = false;
+  std::string report;        // JUnit XML file
+  std::string metrics_addr;  // serve meshmove's own metrics here during apply
+};
+
+struct StatusOptions {
+  std::vector<std::string> plans;  // empty: every migration in the state directory
+};
+
+struct OperatorOptions {
+  std::string plan;
+  std::string reason;
+  bool yes = false;    // promote without asking
+  bool adopt = false;  // promote: overwrite a policy meshmove does not own, or drift
+};
+
 struct CheckOptions {
   std::string plan;
   std::string window = "5m";  // Prometheus duration

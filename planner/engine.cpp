@@ -49,6 +49,8 @@ namespace {
 
 // An upper bound on actions in one pass, so that a bug cannot spin forever.
 constexpr int k_max_actions_per_pass = 64;
+// How often a sleeping engine looks for operator requests.
+constexpr Duration k_request_poll = std::chrono::seconds(2);
 
 nlohmann::json gates_json(const std::vector<GateEvaluation>& gates) {
   nlohmann::json out = nlohmann::json::array();
@@ -122,6 +124,11 @@ class Engine::Runner {
                                       std::to_string(m_plan.steps.size()) + ")"
                                 : ""));
     m_wake = now;
+  }
+
+  // Acts on an operator request posted by another meshmove (pause, rollback, promote), if any.
+  void poll_requests() {
+    if (!done()) handle_request(m_e.m_clock.now());
   }
 
   // Does what is due at `now`; sets done() or the next wake().
@@ -386,6 +393,48 @@ class Engine::Runner {
     }
   }
 
+  // An operator's pause, rollback or promote, posted while this runner holds the lock. Returns true when
+  // it ended the run.
+  bool handle_request(TimePoint now) {
+    auto taken = m_e.m_store.take_request(m_plan.name);
+    if (!taken.ok()) {
+      emit(EngineEvent::Kind::Error, now, taken.error().message);
+      return false;
+    }
+    if (!taken->has_value()) return false;
+    const nlohmann::json request = **taken;
+    const std::string action = request.value("action", "");
+    const std::string reason = request.value("reason", "");
+    journal({{"type", "operator"}, {"action", action}, {"reason", reason}, {"by", request.value("by", "")}}, now);
+    if (action == "pause") {
+      Decision d;
+      d.action = Action::Finish;
+      d.phase = Phase::Paused;
+      d.reason = reason.empty() ? "paused by an operator" : reason;
+      finish(d, now);
+      return true;
+    }
+    if (action == "rollback" || action == "promote") {
+      Decision d;
+      d.action = Action::Write;
+      d.write = action;
+      d.to_weight = action == "rollback" ? 0 : m_plan.final_weight();
+      d.step = action == "rollback" ? -1 : static_cast<int>(m_plan.steps.size()) - 1;
+      d.reason = reason.empty() ? std::string(action == "rollback" ? "rolled back" : "promoted") + " by an operator"
+                                : reason;
+      if (!perform_write(d, now)) return true;
+      if (action == "promote") {
+        emit(EngineEvent::Kind::Promoted, now, d.reason);
+        end(Outcome::Promoted, d.reason);
+      } else {
+        end(Outcome::RolledBack, d.reason);
+      }
+      return true;
+    }
+    emit(EngineEvent::Kind::Error, now, "ignored an operator request with the unknown action '" + action + "'");
+    return false;
+  }
+
   void interrupt(TimePoint now) {
     if (m_e.m_options.rollback_on_interrupt && (m_state.phase == Phase::Ramping || m_state.phase == Phase::Pending) &&
         m_state.last_written.value_or(0) > 0) {
@@ -429,6 +478,7 @@ std::vector<MigrationResult> Engine::run() {
   while (true) {
     const TimePoint now = m_clock.now();
     for (auto& r : m_runners) {
+      r->poll_requests();
       if (!r->done() && r->wake() <= now) r->pass();
     }
     const bool all_done = std::all_of(m_runners.begin(), m_runners.end(), [](const auto& r) { return r->done(); });
@@ -440,11 +490,12 @@ std::vector<MigrationResult> Engine::run() {
       }
       continue;
     }
-    TimePoint next = TimePoint::max();
+    const TimePoint after = m_clock.now();
+    // Wake at least every few seconds to notice operator requests (pause, rollback, promote).
+    TimePoint next = after + k_request_poll;
     for (auto& r : m_runners) {
       if (!r->done()) next = std::min(next, r->wake());
     }
-    const TimePoint after = m_clock.now();
     if (next > after) m_clock.sleep(std::chrono::duration_cast<Duration>(next - after));
   }
   std::vector<MigrationResult> results;

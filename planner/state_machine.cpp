@@ -131,9 +131,13 @@ Decision decide(const Plan& plan, const MigrationState& s, const WindowView& win
     return advance_or_wait(0, k_far_future, "pinned to " + plan.from);
   }
 
+  // The first evaluation comes one interval after settle, so that its window holds an interval of data.
   const TimePoint settle_end = step_start + plan.settle;
-  if (now < settle_end) return wait(settle_end, "settle", false, "settling after the change to " + pct(s.weight));
+  const TimePoint first_eval = settle_end + plan.interval;
   const bool evaluated_since_settle = s.last_evaluation_at && *s.last_evaluation_at >= settle_end;
+  if (!evaluated_since_settle && now < first_eval) {
+    return wait(first_eval, "settle", false, "settling after the change to " + pct(s.weight));
+  }
   if (!evaluated_since_settle || now >= *s.last_evaluation_at + plan.interval) {
     Decision d;
     d.action = Action::Evaluate;

@@ -6,7 +6,8 @@
 // Phases: pending -> ramping -> promoted | rolled-back, and paused (operator, or onMaxHold: pause).
 //   pending   nothing written yet: pin 100% to `from` (allowed outside windows: it moves traffic away
 //             from the new set, the safe direction)
-//   ramping   at step -1 (pinned) or 0..n-1: wait for settle, evaluate the gates every interval,
+//   ramping   at step -1 (pinned) or 0..n-1: wait for settle, evaluate the gates every interval (the
+//             first one interval after settle, so that its window holds data),
 //             advance when bake has passed and every gate's latest verdict (taken after settle) is PASS
 //             and a window is open; promote at the final step; roll back after failureLimit consecutive
 //             FAIL evaluations, or when held (HOLD/ERROR, never failures) longer than maxHold with

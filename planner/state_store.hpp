@@ -34,6 +34,11 @@ class StateStore {
   virtual Result<std::vector<nlohmann::json>> journal(const std::string& migration) = 0;
   // The migrations that have state.
   virtual Result<std::vector<std::string>> migrations() = 0;
+  // An operator request for the runner that holds the lock ({"action": "pause"|"rollback"|"promote",
+  // "reason", "at", "by"}); a later request replaces an earlier one not yet taken.
+  virtual Status post_request(const std::string& migration, const nlohmann::json& request) = 0;
+  // Takes (removes and returns) the pending request, if any.
+  virtual Result<std::optional<nlohmann::json>> take_request(const std::string& migration) = 0;
   // Where the migration's state lives, for messages ("/var/lib/meshmove/apitier.json").
   [[nodiscard]] virtual std::string location(const std::string& migration) const = 0;
 };

@@ -133,6 +133,10 @@ class MemoryStateStore final : public planner::StateStore {
   planner::Status append(const std::string& m, const nlohmann::json& e) override { return inner.append(m, e); }
   planner::Result<std::vector<nlohmann::json>> journal(const std::string& m) override { return inner.journal(m); }
   planner::Result<std::vector<std::string>> migrations() override { return inner.migrations(); }
+  planner::Status post_request(const std::string& m, const nlohmann::json& r) override { return inner.post_request(m, r); }
+  planner::Result<std::optional<nlohmann::json>> take_request(const std::string& m) override {
+    return inner.take_request(m);
+  }
   [[nodiscard]] std::string location(const std::string& m) const override { return inner.location(m); }
   [[nodiscard]] std::vector<nlohmann::json> transitions(const std::string& m) {
     std::vector<nlohmann::json> out;

@@ -80,8 +80,8 @@ TEST_SUITE("planner::engine") {
     CHECK(r.message.find("2 consecutive failing evaluations at 50%") != std::string::npos);
     CHECK(rig.store.states["m"].phase == Phase::RolledBack);
     CHECK(std::count(rig.reporter.notified.begin(), rig.reporter.notified.end(), EngineEvent::Kind::RolledBack) == 1);
-    // The rollback happened one interval after the first failing evaluation, right after settle.
-    CHECK(rig.metrics.calls.back().now - rig.metrics.calls.back().window_start == 30s);
+    // The first evaluation came one interval after settle, the second (and rollback) one interval later.
+    CHECK(rig.metrics.calls.back().now - rig.metrics.calls.back().window_start == 60s);
   }
 
   TEST_CASE("a stepped rollback walks back down") {

@@ -76,14 +76,15 @@ TEST_SUITE("planner::state_machine") {
     auto d = decide(plan, s, open, t0 + 20s);
     CHECK(d.action == Action::Wait);
     CHECK(d.wait_for == "settle");
-    CHECK(d.until == t0 + 1min);
-    d = decide(plan, s, open, t0 + 1min);
+    CHECK(d.until == t0 + 1min + 30s);  // settle, then one interval of data
+    CHECK(decide(plan, s, open, t0 + 1min).action == Action::Wait);
+    d = decide(plan, s, open, t0 + 1min + 30s);
     CHECK(d.action == Action::Evaluate);
-    s = record_evaluation(s, verdicts(Verdict::Pass), t0 + 1min);
-    d = decide(plan, s, open, t0 + 1min);
+    s = record_evaluation(s, verdicts(Verdict::Pass), t0 + 1min + 30s);
+    d = decide(plan, s, open, t0 + 1min + 30s);
     CHECK(d.action == Action::Wait);
     CHECK(d.wait_for == "bake");
-    CHECK(d.until == t0 + 1min + 30s);  // the next evaluation comes before the end of the bake
+    CHECK(d.until == t0 + 2min);  // the next evaluation comes before the end of the bake
     // Still passing when the bake ends: advance.
     s = record_evaluation(s, verdicts(Verdict::Pass), t0 + 9min + 50s);
     d = decide(plan, s, open, t0 + 10min);
@@ -102,7 +103,7 @@ TEST_SUITE("planner::state_machine") {
     const auto plan = make_plan();
     auto s = at_step(0, 1000, t0);
     s = record_evaluation(s, verdicts(Verdict::Pass), t0 + 30s);
-    CHECK(decide(plan, s, open, t0 + 1min).action == Action::Evaluate);
+    CHECK(decide(plan, s, open, t0 + 1min + 30s).action == Action::Evaluate);
   }
 
   TEST_CASE("an evaluation older than the interval is repeated") {

@@ -1,0 +1,236 @@
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/plan_loader.hpp"
+#include "cli/system_clock.hpp"
+#include "cli/wiring.hpp"
+#include "planner/state_machine.hpp"
+#include "planner/time_format.hpp"
+
+namespace meshmove::cli {
+namespace {
+
+std::string operator_name() {
+  const char* user = std::getenv("USER");
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(user != nullptr ? user : "?") + "@" + host + " pid " + std::to_string(::getpid());
+}
+
+struct Loaded {
+  planner::Plan plan;
+  std::unique_ptr<planner::StateStore> store;
+};
+
+// Loads the plan and opens the store; returns an exit code on failure.
+std::optional<int> load(Output& out, const std::string& path, SystemClock& clock, Loaded& l) {
+  auto parsed = load_plan(path);
+  for (const auto& d : parsed.diagnostics) out.diagnostic(planner::format_diagnostic(d));
+  if (!parsed.ok()) return to_int(ExitCode::Usage);
+  l.plan = std::move(*parsed.plan);
+  apply_overrides(l.plan, out.options());
+  l.store = open_state_store(out.options(), clock);
+  return std::nullopt;
+}
+
+// Hands the action to the runner that holds the lock, and waits a while for it to act.
+int request_from_runner(Output& out, Loaded& l, SystemClock& clock, const std::string& action,
+                        const std::string& reason, const planner::Error& locked, planner::Phase expected) {
+  const nlohmann::json request{{"action", action},
+                               {"reason", reason},
+                               {"by", operator_name()},
+                               {"at", planner::format_rfc3339(clock.now())}};
+  if (auto st = l.store->post_request(l.plan.name, request); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  out.log(1, locked.message);
+  const auto deadline = clock.now() + std::chrono::seconds(30);
+  while (clock.now() < deadline) {
+    auto s = l.store->load(l.plan.name);
+    if (s.ok() && s->has_value() && (*s)->phase == expected) {
+      out.result(l.plan.name + ": the running meshmove carried out '" + action + "': " + (*s)->reason);
+      return to_int(ExitCode::Done);
+    }
+    clock.sleep(std::chrono::milliseconds(200));
+  }
+  out.warning(l.plan.name + ": asked the running meshmove to " + action + " (" + locked.message +
+              "); it has not confirmed within 30s; check with meshmove status");
+  return to_int(ExitCode::InProgress);
+}
+
+}  // namespace
+
+int cmd_pause(Output& out, const OperatorOptions& options) {
+  SystemClock clock;
+  Loaded l;
+  if (auto code = load(out, options.plan, clock, l)) return *code;
+  const std::string reason = options.reason.empty() ? "paused by " + operator_name() : options.reason;
+  auto lock = l.store->lock(l.plan.name);
+  if (!lock.ok()) {
+    if (lock.error().kind != planner::ErrorKind::Locked) {
+      out.error(lock.error().message);
+      return exit_code_for(lock.error());
+    }
+    return request_from_runner(out, l, clock, "pause", reason, lock.error(), planner::Phase::Paused);
+  }
+  auto loaded = l.store->load(l.plan.name);
+  if (!loaded.ok()) {
+    out.error(loaded.error().message);
+    return exit_code_for(loaded.error());
+  }
+  planner::MigrationState state;
+  if (loaded->has_value()) {
+    state = **loaded;
+  } else {
+    state.migration = l.plan.name;
+    state.plan_hash = planner::plan_hash(l.plan);
+    state.plan_file = l.plan.file;
+  }
+  if (auto why = planner::operator_pause(state, reason, clock.now())) {
+    out.error(l.plan.name + ": " + *why);
+    return to_int(ExitCode::Usage);
+  }
+  if (auto st = l.store->save(state); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  (void)l.store->append(l.plan.name, {{"type", "operator"},
+                                      {"action", "pause"},
+                                      {"reason", reason},
+                                      {"by", operator_name()},
+                                      {"at", planner::format_rfc3339(clock.now())},
+                                      {"migration", l.plan.name}});
+  out.result(l.plan.name + ": paused at " + planner::format_weight(state.weight) + "% to " + l.plan.to +
+             "; meshmove apply will not move it until meshmove resume");
+  return to_int(ExitCode::Done);
+}
+
+int cmd_resume(Output& out, const OperatorOptions& options) {
+  SystemClock clock;
+  Loaded l;
+  if (auto code = load(out, options.plan, clock, l)) return *code;
+  auto lock = l.store->lock(l.plan.name);
+  if (!lock.ok()) {
+    out.error(lock.error().message);
+    return exit_code_for(lock.error());
+  }
+  auto loaded = l.store->load(l.plan.name);
+  if (!loaded.ok() || !loaded->has_value()) {
+    out.error(l.plan.name + ": " + (loaded.ok() ? "has no state; nothing to resume" : loaded.error().message));
+    return to_int(ExitCode::Usage);
+  }
+  planner::MigrationState state = **loaded;
+  if (auto why = planner::operator_resume(state, clock.now())) {
+    out.error(l.plan.name + ": " + *why);
+    return to_int(ExitCode::Usage);
+  }
+  if (auto st = l.store->save(state); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  (void)l.store->append(l.plan.name, {{"type", "operator"},
+                                      {"action", "resume"},
+                                      {"reason", options.reason},
+                                      {"by", operator_name()},
+                                      {"at", planner::format_rfc3339(clock.now())},
+                                      {"migration", l.plan.name}});
+  out.result(l.plan.name + ": resumed (" + planner::to_string(state.phase) + " at " +
+             planner::format_weight(state.weight) + "%); run meshmove apply " + options.plan + " to continue");
+  return to_int(ExitCode::Done);
+}
+
+int cmd_promote(Output& out, const OperatorOptions& options) {
+  SystemClock clock;
+  Loaded l;
+  if (auto code = load(out, options.plan, clock, l)) return *code;
+  const std::string target = planner::format_weight(l.plan.final_weight()) + "% to " + l.plan.to;
+  if (!options.yes) {
+    if (isatty(STDIN_FILENO) == 0) {
+      out.error("promote skips the remaining steps and their gates: confirm with --yes when not at a terminal");
+      return to_int(ExitCode::Usage);
+    }
+    std::cerr << "Promote " << l.plan.name << ": write " << target
+              << " now, skipping the remaining steps and their gates? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      out.result("not promoted");
+      return to_int(ExitCode::Held);
+    }
+  }
+  const std::string reason = options.reason.empty() ? "promoted by " + operator_name() : options.reason;
+  auto lock = l.store->lock(l.plan.name);
+  if (!lock.ok()) {
+    if (lock.error().kind != planner::ErrorKind::Locked) {
+      out.error(lock.error().message);
+      return exit_code_for(lock.error());
+    }
+    return request_from_runner(out, l, clock, "promote", reason, lock.error(), planner::Phase::Promoted);
+  }
+  auto loaded = l.store->load(l.plan.name);
+  if (!loaded.ok()) {
+    out.error(loaded.error().message);
+    return exit_code_for(loaded.error());
+  }
+  planner::MigrationState state;
+  if (loaded->has_value()) {
+    state = **loaded;
+  } else {
+    state.migration = l.plan.name;
+    state.plan_hash = planner::plan_hash(l.plan);
+  }
+  state.plan_file = l.plan.file;
+  auto conn = connect_control_plane(l.plan, out, clock);
+  if (!conn.ok()) {
+    out.error(conn.error().message);
+    return exit_code_for(conn.error());
+  }
+  auto live = conn->control_plane->read();
+  if (!live.ok()) {
+    out.error(live.error().message);
+    return exit_code_for(live.error());
+  }
+  if (auto refusal = planner::check_write_allowed(*live, state.last_written, options.adopt, l.plan.name)) {
+    out.error(refusal->message);
+    return exit_code_for(*refusal);
+  }
+  planner::Decision d;
+  d.action = planner::Action::Write;
+  d.write = "promote";
+  d.to_weight = l.plan.final_weight();
+  d.step = static_cast<int>(l.plan.steps.size()) - 1;
+  d.reason = reason;
+  const auto now = clock.now();
+  state.intent = planner::Intent{"promote", d.to_weight, d.step, now};
+  if (auto st = l.store->save(state); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  auto written = conn->control_plane->write({d.to_weight, l.plan.name, d.step});
+  if (!written.ok()) {
+    out.error(written.error().message);
+    return exit_code_for(written.error());
+  }
+  const int before = live->to_weight.value_or(0);
+  state = planner::record_write(l.plan, std::move(state), d, now);
+  nlohmann::json event{{"type", "transition"},   {"seq", state.transitions}, {"action", "promote"},
+                       {"fromWeight", before / 100.0}, {"toWeight", d.to_weight / 100.0}, {"step", d.step},
+                       {"reason", reason},      {"by", operator_name()},    {"at", planner::format_rfc3339(now)},
+                       {"migration", l.plan.name}};
+  state.last_transition = event;
+  if (auto st = l.store->save(state); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  (void)l.store->append(l.plan.name, event);
+  out.result(l.plan.name + ": promoted: " + conn->control_plane->describe() + " now sends " + target +
+             " (verified by reading it back)");
+  return to_int(ExitCode::Done);
+}
+
+}  // namespace meshmove::cli
