@@ -43,8 +43,8 @@ TEST_SUITE("meshsim") {
   TEST_CASE("--help explains every flag") {
     const RunResult r = run({binary("meshsim").string(), "--help"}, with_timeout(20s));
     CHECK(r.exit_code == 0);
-    for (const char* flag : {"--scenario", "--api-addr", "--metrics-addr", "--tls-cert", "--tls-key", "--seed",
-                             "--verbose", "--help", "/_sim/state", "/_sim/events"}) {
+    for (const char* flag : {"--scenario", "--api-addr", "--metrics-addr", "--tls-cert", "--tls-key",
+                             "--seed", "--verbose", "--help", "/_sim/state", "/_sim/events"}) {
       CHECK_MESSAGE(r.out.find(flag) != std::string::npos, flag);
     }
     const RunResult bad = run({binary("meshsim").string(), "--api-addr", "nowhere"}, with_timeout(20s));
@@ -57,8 +57,10 @@ TEST_SUITE("meshsim") {
     const auto file = dir.write("scenario.yaml", "service: a\nrps: -1\nsubsets: {x: {}}\nrsp: 3\n");
     const RunResult r = run({binary("meshsim").string(), "--scenario", file.string()}, with_timeout(20s));
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find(file.string() + ":2:6: rps: must be between 0 and 1e7 requests per second") != std::string::npos);
-    CHECK(r.err.find(file.string() + ":4:1: rsp: unknown field \"rsp\" (did you mean \"rps\"?)") != std::string::npos);
+    CHECK(r.err.find(file.string() + ":2:6: rps: must be between 0 and 1e7 requests per second") !=
+          std::string::npos);
+    CHECK(r.err.find(file.string() + ":4:1: rsp: unknown field \"rsp\" (did you mean \"rps\"?)") !=
+          std::string::npos);
   }
 
   TEST_CASE("Kuma API conformance over HTTP") {
@@ -72,7 +74,9 @@ TEST_SUITE("meshsim") {
 
     r = sim.api("GET", path);
     CHECK(r.status == 404);
-    CHECK(r.body == R"({"type":"/std-errors","status":404,"title":"Could not retrieve a resource","detail":"Not found","details":"Not found"})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":404,"title":"Could not retrieve a resource","detail":"Not found","details":"Not found"})");
 
     r = sim.api("PUT", path, route("meshmove-api", 90, 10));
     CHECK(r.status == 201);
@@ -85,7 +89,8 @@ TEST_SUITE("meshsim") {
     CHECK(r.json()["spec"]["to"][0]["rules"][0]["default"]["backendRefs"][1]["weight"] == 70);
     CHECK(r.json()["labels"]["kuma.io/origin"] == "zone");
     CHECK(sim.wait_for_state(
-        [](const json& s) { return s["services"]["api_default_svc_5000"]["weights"]["kube-env"] == 70.0; }, 10s));
+        [](const json& s) { return s["services"]["api_default_svc_5000"]["weights"]["kube-env"] == 70.0; },
+        10s));
     CHECK(sim.state()["services"]["api_default_svc_5000"]["policy"] ==
           json::parse(R"({"kind":"MeshHTTPRoute","name":"meshmove-api"})"));
 
@@ -93,11 +98,12 @@ TEST_SUITE("meshsim") {
     bad["spec"]["to"][0]["rules"][0]["default"]["backendRefs"][1].erase("name");
     r = sim.api("PUT", path, bad.dump());
     CHECK(r.status == 400);
-    CHECK(r.body ==
-          R"({"type":"/std-errors","status":400,"title":"Could not process a resource","detail":"Resource is not valid",)"
-          R"("invalid_parameters":[{"field":"spec.to[0].rules[0].default.backendRefs[1].name","reason":"must be set when kind is MeshServiceSubset"}],)"
-          R"("details":"Resource is not valid",)"
-          R"("causes":[{"field":"spec.to[0].rules[0].default.backendRefs[1].name","message":"must be set when kind is MeshServiceSubset"}]})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":400,"title":"Could not process a resource","detail":"Resource is not valid",)"
+        R"("invalid_parameters":[{"field":"spec.to[0].rules[0].default.backendRefs[1].name","reason":"must be set when kind is MeshServiceSubset"}],)"
+        R"("details":"Resource is not valid",)"
+        R"("causes":[{"field":"spec.to[0].rules[0].default.backendRefs[1].name","message":"must be set when kind is MeshServiceSubset"}]})");
 
     r = sim.api("PUT", "/meshes/default/meshhttproutes/other", route("meshmove-api", 1, 1));
     CHECK(r.status == 400);
@@ -132,7 +138,8 @@ TEST_SUITE("meshsim") {
     CHECK(r.status == 404);
     CHECK(r.json()["title"] == "Could not delete a resource");
     CHECK(sim.wait_for_state(
-        [](const json& s) { return s["services"]["api_default_svc_5000"]["policy"]["kind"].is_null(); }, 10s));
+        [](const json& s) { return s["services"]["api_default_svc_5000"]["policy"]["kind"].is_null(); },
+        10s));
   }
 
   TEST_CASE("the exposition parses with promtool") {
@@ -169,10 +176,10 @@ TEST_SUITE("meshsim") {
     TempDir dir;
     const auto cert = dir.path() / "cert.pem";
     const auto key = dir.path() / "key.pem";
-    const RunResult gen = run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string(),
-                               "-out", cert.string(), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                               "subjectAltName=IP:127.0.0.1"},
-                              with_timeout(60s));
+    const RunResult gen =
+        run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string(), "-out",
+             cert.string(), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+            with_timeout(60s));
     REQUIRE_MESSAGE(gen.exit_code == 0, gen.err);
     MeshsimOptions options;
     options.tls_cert = cert.string();
@@ -181,7 +188,8 @@ TEST_SUITE("meshsim") {
     CHECK(sim.api_url().rfind("https://127.0.0.1:", 0) == 0);
     const HttpResponse trusted = sim.api("GET", "/");
     CHECK(trusted.status == 200);
-    const HttpResponse untrusted = http_get(sim.api_url() + "/");  // the system CAs do not know this certificate
+    const HttpResponse untrusted =
+        http_get(sim.api_url() + "/");  // the system CAs do not know this certificate
     CHECK(untrusted.status == 0);
     CHECK(http_get("http://127.0.0.1:" + std::to_string(sim.api_port()) + "/").status != 200);
   }

@@ -30,13 +30,15 @@ TEST_SUITE("meshsim") {
     Meshsim sim(k_scenario);
     sim.inject(json::parse(R"({"controlPlane": {"status": 503, "for": "2s"}})"));
     HttpResponse r;
-    REQUIRE(wait_until([&] { return (r = http_get(sim.api_url() + "/meshes", quick())).status == 503; }, 15s));
+    REQUIRE(
+        wait_until([&] { return (r = http_get(sim.api_url() + "/meshes", quick())).status == 503; }, 15s));
     const json body = r.json();
     CHECK(body["type"] == "/std-errors");
     CHECK(body["status"] == 503);
     CHECK(body["title"] == "Service unavailable");
     CHECK(http_get(sim.api_url() + "/_sim/state", quick()).status == 200);
-    CHECK(http_request("PUT", sim.api_url() + "/meshes/default/meshhttproutes/x", "{}", quick()).status == 503);
+    CHECK(http_request("PUT", sim.api_url() + "/meshes/default/meshhttproutes/x", "{}", quick()).status ==
+          503);
     CHECK(wait_until([&] { return http_get(sim.api_url() + "/meshes", quick()).status == 200; }, 20s));
     CHECK(sim.state()["firedEvents"][0]["description"] == "injected: control plane status 503 for 2s");
   }

@@ -34,7 +34,8 @@ TEST_SUITE("meshsim") {
     INFO(prom.log());
     // The first samples take ~6 s to become queryable; the share starts at 2 of 5 instances.
     REQUIRE(prom.wait_for_data(k_share, 60s));
-    const auto before = prom.wait_for_value(k_share, [](double v) { return std::abs(v - 0.4) <= k_tolerance; }, 60s);
+    const auto before = prom.wait_for_value(
+        k_share, [](double v) { return std::abs(v - 0.4) <= k_tolerance; }, 60s);
     REQUIRE(before);
     CHECK(std::abs(*before - 0.4) <= k_tolerance);
 
@@ -47,7 +48,8 @@ TEST_SUITE("meshsim") {
           {"kind": "MeshServiceSubset", "name": "api_default_svc_5000", "tags": {"env": "vm-env"}, "weight": 30},
           {"kind": "MeshServiceSubset", "name": "api_default_svc_5000", "tags": {"env": "kube-env"}, "weight": 70}]}}]}]}})");
     REQUIRE(put.status == 201);
-    const auto after = prom.wait_for_value(k_share, [](double v) { return std::abs(v - 0.7) <= k_tolerance; }, 60s);
+    const auto after = prom.wait_for_value(
+        k_share, [](double v) { return std::abs(v - 0.7) <= k_tolerance; }, 60s);
     REQUIRE(after);
     CHECK(std::abs(*after - 0.7) <= k_tolerance);
     // The latency histogram is there for gates too: p99 of the kube subset near its configured 80 ms.

@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
     const PolicyCheck check = sim.apply_policy(Json::parse(
         R"({"type":"MeshHTTPRoute","mesh":"default","name":"r)" + std::to_string(s) +
         R"(","spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":")" + svc +
-        R"("},"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[)" + ref +
-        R"(vm-env"},"weight":60},)" + ref + R"(kube-env"},"weight":40}]}}]}]}})"));
+        R"("},"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[)" +
+        ref + R"(vm-env"},"weight":60},)" + ref + R"(kube-env"},"weight":40}]}}]}]}})"));
     if (!check.ok()) {
       std::fprintf(stderr, "invalid generated policy\n");
       return 1;
@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
   std::printf("services=%d instances=%d rps/service=%.0f total rps=%.0f\n", services, services * 5, rps,
               rps * services);
   std::printf("setup (parse + %d policies + first routing): %.1f ms\n", services, setup_ms);
-  std::printf("tick (100 ms of traffic): %.3f ms mean over %d ticks = %.1f %% of one core in real time\n", tick_ms,
-              ticks, tick_ms / 100.0 * 100.0);
-  std::printf("exposition: %.1f ms, %.1f MB, %zu lines\n", scrape_ms, static_cast<double>(buffer.size()) / 1e6,
+  std::printf("tick (100 ms of traffic): %.3f ms mean over %d ticks = %.1f %% of one core in real time\n",
+              tick_ms, ticks, tick_ms / 100.0 * 100.0);
+  std::printf("exposition: %.1f ms, %.1f MB, %zu lines\n", scrape_ms,
+              static_cast<double>(buffer.size()) / 1e6,
               static_cast<std::size_t>(std::count(buffer.begin(), buffer.end(), '\n')));
   return 0;
 }

@@ -10,8 +10,8 @@ namespace meshmove::sim {
 namespace {
 
 constexpr std::array<std::string_view, k_latency_bounds_ms.size()> k_le = {
-    "0.5",  "1",     "5",     "10",     "25",     "50",      "100",     "250",  "500",   "1000",
-    "2500", "5000",  "10000", "30000",  "60000",  "300000",  "600000",  "1800000", "3600000"};
+    "0.5",  "1",    "5",     "10",    "25",    "50",     "100",    "250",     "500",    "1000",
+    "2500", "5000", "10000", "30000", "60000", "300000", "600000", "1800000", "3600000"};
 
 void append_u64(std::string& out, std::uint64_t v) {
   char buf[24];
@@ -70,14 +70,16 @@ void Simulation::write_metrics(std::string& out) const {
   for (const Instance& inst : m_instances) {
     if (!inst.active) continue;
     const Counters& c = inst.counters;
-    sample(out, "envoy_cluster_upstream_rq_xx", inst.labels, ",envoy_response_code_class=\"2\"", c.requests - c.errors);
+    sample(out, "envoy_cluster_upstream_rq_xx", inst.labels, ",envoy_response_code_class=\"2\"",
+           c.requests - c.errors);
     sample(out, "envoy_cluster_upstream_rq_xx", inst.labels, ",envoy_response_code_class=\"5\"", c.errors);
   }
   header(out, "envoy_cluster_upstream_rq", "counter", "Requests by response code (meshsim).");
   for (const Instance& inst : m_instances) {
     if (!inst.active) continue;
     const Counters& c = inst.counters;
-    sample(out, "envoy_cluster_upstream_rq", inst.labels, ",envoy_response_code=\"200\"", c.requests - c.errors);
+    sample(out, "envoy_cluster_upstream_rq", inst.labels, ",envoy_response_code=\"200\"",
+           c.requests - c.errors);
     sample(out, "envoy_cluster_upstream_rq", inst.labels, ",envoy_response_code=\"503\"", c.errors);
   }
   header(out, "envoy_cluster_upstream_rq_time", "histogram",

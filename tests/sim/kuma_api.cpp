@@ -14,7 +14,9 @@ constexpr std::string_view k_zone = "default";  // the zone name of a standalone
 
 ApiResponse json_response(int status, const Json& body) { return {status, "application/json", body.dump()}; }
 
-ApiResponse plain(int status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body)}; }
+ApiResponse plain(int status, std::string body) {
+  return {status, "text/plain; charset=utf-8", std::move(body)};
+}
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
@@ -23,7 +25,8 @@ std::vector<std::string> split_path(std::string_view path) {
   if (path.size() == 1) return out;
   while (true) {
     const std::size_t slash = path.find('/', start);
-    out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    out.emplace_back(
+        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -49,6 +52,15 @@ std::string query_escape(std::string_view s) {
   return out;
 }
 
+// "application/json" with any parameters, case-insensitively.
+bool is_json_media_type(std::string_view content_type) {
+  std::string media(content_type.substr(0, content_type.find(';')));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  std::transform(media.begin(), media.end(), media.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return media == "application/json";
+}
+
 std::string first(const std::multimap<std::string, std::string>& query, const std::string& key) {
   const auto it = query.find(key);
   return it == query.end() ? std::string() : it->second;
@@ -64,7 +76,8 @@ std::map<std::string, std::string> labels_of(const Json& doc) {
 }
 
 std::string string_member(const Json& doc, const char* key) {
-  return doc.is_object() && doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>() : std::string();
+  return doc.is_object() && doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>()
+                                                                      : std::string();
 }
 
 Json labels_json(const std::map<std::string, std::string>& labels) {
@@ -72,7 +85,6 @@ Json labels_json(const std::map<std::string, std::string>& labels) {
   for (const auto& [k, v] : labels) out[k] = v;  // std::map: sorted like Go's JSON encoding of a map
   return out;
 }
-
 
 }  // namespace
 
@@ -146,6 +158,8 @@ bool KumaApi::is_sim_path(std::string_view path) { return path.rfind("/_sim/", 0
 ApiResponse KumaApi::handle(const ApiRequest& request, SystemTime now) {
   const std::vector<std::string> seg = split_path(request.path);
   const std::string& method = request.method;
+  // Paths Kuma has no route for are answered by go-restful itself, in plain text (emicklei/go-restful
+  // curly.go: NewError(http.StatusNotFound, "404: Page Not Found"); jsr311.go for 405).
   const auto method_not_allowed = [] { return plain(405, "405: Method Not Allowed"); };
   const auto page_not_found = [] { return plain(404, "404: Page Not Found"); };
   const std::string& mesh = m_sim.scenario().mesh;
@@ -164,7 +178,8 @@ ApiResponse KumaApi::handle(const ApiRequest& request, SystemTime now) {
     return json_response(200, index);
   }
   if (seg.size() == 2 && seg[0] == "_sim") {
-    if (seg[1] == "state") return method == "GET" ? json_response(200, m_sim.state_json()) : method_not_allowed();
+    if (seg[1] == "state")
+      return method == "GET" ? json_response(200, m_sim.state_json()) : method_not_allowed();
     if (seg[1] == "events") return method == "POST" ? post_event(request) : method_not_allowed();
     return page_not_found();
   }
@@ -190,7 +205,8 @@ ApiResponse KumaApi::handle(const ApiRequest& request, SystemTime now) {
     const std::string& name = seg[3];
     if (!kind) {  // dataplanes
       if (method == "PUT" || method == "DELETE") {
-        return std_error(405, "Method not Allowed", "meshsim simulates the dataplanes; they cannot be changed");
+        return std_error(405, "Method not Allowed",
+                         "meshsim simulates the dataplanes; they cannot be changed");
       }
       if (method != "GET") return method_not_allowed();
       for (const Json& item : dataplane_items()) {
@@ -199,7 +215,12 @@ ApiResponse KumaApi::handle(const ApiRequest& request, SystemTime now) {
       return std_error(404, "Could not retrieve a resource", "Not found");
     }
     if (method == "GET") return get_one(*kind, seg[1], name);
-    if (method == "PUT") return put(*kind, seg[1], name, request, now);
+    if (method == "PUT") {
+      if (!request.body.empty() && !is_json_media_type(request.content_type)) {
+        return plain(415, "415: Unsupported Media Type");
+      }
+      return put(*kind, seg[1], name, request, now);
+    }
     if (method == "DELETE") return remove(*kind, seg[1], name);
     return method_not_allowed();
   }
@@ -225,7 +246,8 @@ std::vector<Json> KumaApi::dataplane_items() const {
   for (const DataplaneInfo& dp : m_sim.dataplanes()) {
     Json inbound = Json::array();
     for (const InboundInfo& in : dp.inbounds) {
-      inbound.push_back(Json{{"port", in.port}, {"servicePort", in.service_port}, {"tags", labels_json(in.tags)}});
+      inbound.push_back(
+          Json{{"port", in.port}, {"servicePort", in.service_port}, {"tags", labels_json(in.tags)}});
     }
     Json item = Json::object();
     item["type"] = "Dataplane";
@@ -262,7 +284,8 @@ Json KumaApi::render(PolicyKind kind, const std::string& name, const Stored& sto
   item["modificationTime"] = rfc3339(stored.modified);
   item["labels"] = labels_json(labels);
   if (is_plugin_policy(kind)) {
-    item["kri"] = "kri_" + std::string(short_name(kind)) + "_" + mesh + "_" + std::string(k_zone) + "__" + name + "_";
+    item["kri"] =
+        "kri_" + std::string(short_name(kind)) + "_" + mesh + "_" + std::string(k_zone) + "__" + name + "_";
     item["spec"] = stored.doc.contains("spec") ? stored.doc["spec"] : Json::object();
   } else {
     for (const char* key : {"sources", "destinations", "conf"}) {
@@ -280,17 +303,20 @@ ApiResponse KumaApi::get_one(PolicyKind kind, const std::string& mesh, const std
   return json_response(200, render(kind, name, it->second));
 }
 
-ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mesh, const ApiRequest& request) const {
+ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mesh,
+                          const ApiRequest& request) const {
   std::size_t size = 100;
   if (const std::string s = first(request.query, "size"); !s.empty()) {
     long long v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || end != s.data() + s.size()) {
-      return std_error(400, "Could not retrieve resources", "Invalid page size", {{"size", "invalid format"}});
+      return std_error(400, "Could not retrieve resources", "Invalid page size",
+                       {{"size", "invalid format"}});
     }
     if (v > 1000) {
-      return std_error(400, "Could not retrieve resources", "Invalid page size",
-                       {{"size", "invalid page size of " + std::to_string(v) + ". Maximum page size is 1000"}});
+      return std_error(
+          400, "Could not retrieve resources", "Invalid page size",
+          {{"size", "invalid page size of " + std::to_string(v) + ". Maximum page size is 1000"}});
     }
     size = v <= 0 ? 100 : static_cast<std::size_t>(v);
   }
@@ -311,7 +337,8 @@ ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mes
   std::vector<Json> items;
   if (kind) {
     for (const auto& [key, stored] : m_store) {
-      if (key.first == *kind && mesh == m_sim.scenario().mesh) items.push_back(render(key.first, key.second, stored));
+      if (key.first == *kind && mesh == m_sim.scenario().mesh)
+        items.push_back(render(key.first, key.second, stored));
     }
   } else {
     items = dataplane_items();
@@ -320,7 +347,8 @@ ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mes
     return a["name"].get<std::string>() < b["name"].get<std::string>();
   });
   std::erase_if(items, [&](const Json& item) {
-    if (!name_contains.empty() && item["name"].get<std::string>().find(name_contains) == std::string::npos) return true;
+    if (!name_contains.empty() && item["name"].get<std::string>().find(name_contains) == std::string::npos)
+      return true;
     for (const auto& [k, v] : label_filters) {
       if (!item["labels"].contains(k) || item["labels"][k] != v) return true;
     }
@@ -336,7 +364,8 @@ ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mes
     query.erase("offset");
     query.emplace("offset", std::to_string(offset + size));
     std::string encoded;
-    for (const auto& [k, v] : query) encoded += (encoded.empty() ? "" : "&") + query_escape(k) + "=" + query_escape(v);
+    for (const auto& [k, v] : query)
+      encoded += (encoded.empty() ? "" : "&") + query_escape(k) + "=" + query_escape(v);
     body["next"] = request.base_url + request.path + "?" + encoded;
   } else {
     body["next"] = nullptr;
@@ -344,14 +373,15 @@ ApiResponse KumaApi::list(std::optional<PolicyKind> kind, const std::string& mes
   return json_response(200, body);
 }
 
-ApiResponse KumaApi::put(PolicyKind kind, const std::string& mesh, const std::string& name, const ApiRequest& request,
-                         SystemTime now) {
+ApiResponse KumaApi::put(PolicyKind kind, const std::string& mesh, const std::string& name,
+                         const ApiRequest& request, SystemTime now) {
   Json doc;
   try {
     doc = Json::parse(request.body);
   } catch (const nlohmann::json::parse_error& e) {
-    return std_error(400, "Bad Request",
-                     "invalid " + std::string(type_name(kind)) + " object: the body is not JSON (" + e.what() + ")");
+    return std_error(
+        400, "Bad Request",
+        "invalid " + std::string(type_name(kind)) + " object: the body is not JSON (" + e.what() + ")");
   }
   const auto body_kind = kind_from_type(string_member(doc, "type"));
   PolicyCheck check = check_policy(body_kind.value_or(kind), doc);
@@ -373,7 +403,8 @@ ApiResponse KumaApi::put(PolicyKind kind, const std::string& mesh, const std::st
   const auto labels = labels_of(check.normalized);
   for (const auto& [key, value] : labels) {
     for (const auto& problem : label_key_problems(key)) meta.push_back({"labels" + quoted_key(key), problem});
-    for (const auto& problem : label_value_problems(value)) meta.push_back({"labels" + quoted_key(key), problem});
+    for (const auto& problem : label_value_problems(value))
+      meta.push_back({"labels" + quoted_key(key), problem});
   }
   if (create && !is_rfc1123_subdomain(name)) meta.push_back({"name", std::string(k_rfc1123_message)});
   if (!meta.empty()) return std_error(400, "Could not process a resource", "Resource is not valid", meta);

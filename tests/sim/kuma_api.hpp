@@ -16,7 +16,9 @@
 //   DELETE /meshes/{mesh}/{type}/{name}       200 {}; 404 "Could not delete a resource"
 //   GET    /meshes/{mesh}/dataplanes[/{name}] the simulated instances (read-only)
 //   {type} is meshhttproutes, meshtcproutes or traffic-routes. Unknown paths answer go-restful's plain
-//   "404: Page Not Found", a known path with another method "405: Method Not Allowed".
+//   "404: Page Not Found", a known path with another method "405: Method Not Allowed", and a PUT whose
+//   non-empty body is not Content-Type application/json "415: Unsupported Media Type" (Kuma's web
+//   service Consumes(application/json); go-restful jsr311.go treats a missing type as octet-stream).
 // meshsim's own endpoints (never subject to injected control-plane faults):
 //   GET    /_sim/state                        the simulation state (Simulation::state_json)
 //   POST   /_sim/events                       one event in the scenario's event format (YAML or JSON);
@@ -35,11 +37,12 @@
 namespace meshmove::sim {
 
 struct ApiRequest {
-  std::string method;                               // "GET", "PUT", ...
-  std::string path;                                 // decoded, without the query
-  std::multimap<std::string, std::string> query;    // decoded query parameters
+  std::string method;                             // "GET", "PUT", ...
+  std::string path;                               // decoded, without the query
+  std::multimap<std::string, std::string> query;  // decoded query parameters
   std::string body;
-  std::string base_url;                             // "http://127.0.0.1:5681", for `next` links
+  std::string content_type = "application/json";  // the request's Content-Type header ("" when absent)
+  std::string base_url;                           // "http://127.0.0.1:5681", for `next` links
 };
 
 struct ApiResponse {
@@ -62,7 +65,7 @@ class KumaApi {
 
  private:
   struct Stored {
-    Json doc;                                  // the normalized PUT body
+    Json doc;                                   // the normalized PUT body
     std::map<std::string, std::string> labels;  // user labels of the last PUT
     SystemTime created;
     SystemTime modified;
@@ -70,8 +73,8 @@ class KumaApi {
 
   ApiResponse get_one(PolicyKind kind, const std::string& mesh, const std::string& name) const;
   ApiResponse list(std::optional<PolicyKind> kind, const std::string& mesh, const ApiRequest& request) const;
-  ApiResponse put(PolicyKind kind, const std::string& mesh, const std::string& name, const ApiRequest& request,
-                  SystemTime now);
+  ApiResponse put(PolicyKind kind, const std::string& mesh, const std::string& name,
+                  const ApiRequest& request, SystemTime now);
   ApiResponse remove(PolicyKind kind, const std::string& mesh, const std::string& name);
   ApiResponse post_event(const ApiRequest& request);
   [[nodiscard]] Json render(PolicyKind kind, const std::string& name, const Stored& stored) const;

@@ -17,7 +17,8 @@ bool is_qualified_name_part(std::string_view s) {
 }
 
 // Kubernetes' RegexError: the message, examples and the regex.
-std::string regex_error(std::string_view message, std::string_view regex, std::initializer_list<std::string_view> examples) {
+std::string regex_error(std::string_view message, std::string_view regex,
+                        std::initializer_list<std::string_view> examples) {
   std::string out(message);
   out += " (e.g. ";
   bool first = true;
@@ -37,7 +38,8 @@ constexpr std::string_view k_qualified_name_regex = "([A-Za-z0-9][-A-Za-z0-9_.]*
 constexpr std::string_view k_subdomain_message =
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
     "start and end with an alphanumeric character";
-constexpr std::string_view k_subdomain_regex = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+constexpr std::string_view k_subdomain_regex =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 constexpr std::string_view k_label_value_message =
     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
     "start and end with an alphanumeric character";
@@ -70,19 +72,23 @@ bool matches_subdomain_regex(std::string_view name) {
 
 }  // namespace
 
-bool is_rfc1123_subdomain(std::string_view name) { return name.size() <= 253 && matches_subdomain_regex(name); }
+bool is_rfc1123_subdomain(std::string_view name) {
+  return name.size() <= 253 && matches_subdomain_regex(name);
+}
 
 bool is_tag_value(std::string_view value) {
   return all_of(value, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':'; });
 }
 
 bool is_tag_name(std::string_view name) {
-  return all_of(name, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '/'; });
+  return all_of(
+      name, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '/'; });
 }
 
 bool is_selector_value(std::string_view value) {
   if (value == "*") return true;
-  return all_of(value, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '/'; });
+  return all_of(
+      value, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '/'; });
 }
 
 bool is_reference_name(std::string_view name) {
@@ -95,9 +101,10 @@ std::vector<std::string> label_key_problems(std::string_view key) {
   const auto slash = key.find('/');
   if (slash != std::string_view::npos) {
     if (key.find('/', slash + 1) != std::string_view::npos) {
-      out.push_back("a qualified name " +
-                    regex_error(k_qualified_name_message, k_qualified_name_regex, {"MyName", "my.name", "123-abc"}) +
-                    " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+      out.push_back(
+          "a qualified name " +
+          regex_error(k_qualified_name_message, k_qualified_name_regex, {"MyName", "my.name", "123-abc"}) +
+          " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
       return out;
     }
     const std::string_view prefix = key.substr(0, slash);
@@ -114,8 +121,8 @@ std::vector<std::string> label_key_problems(std::string_view key) {
     out.emplace_back("name part must be no more than 63 characters");
   }
   if (!name.empty() && !is_qualified_name_part(name)) {
-    out.push_back("name part " +
-                  regex_error(k_qualified_name_message, k_qualified_name_regex, {"MyName", "my.name", "123-abc"}));
+    out.push_back("name part " + regex_error(k_qualified_name_message, k_qualified_name_regex,
+                                             {"MyName", "my.name", "123-abc"}));
   }
   return out;
 }

@@ -93,7 +93,8 @@ OptionsParse parse_options(const std::vector<std::string>& args) {
       if (arg == "--scenario") {
         o.scenario_path = value;
       } else if (arg == "--api-addr") {
-        if (!parse_address(value, o.api_host, o.api_port)) return fail("--api-addr must be HOST:PORT, not " + value);
+        if (!parse_address(value, o.api_host, o.api_port))
+          return fail("--api-addr must be HOST:PORT, not " + value);
       } else if (arg == "--metrics-addr") {
         if (!parse_address(value, o.metrics_host, o.metrics_port)) {
           return fail("--metrics-addr must be HOST:PORT, not " + value);

@@ -47,23 +47,26 @@ void validate_tags(const std::map<std::string, std::string>& tags, const std::st
   for (const auto& [key, value] : tags) {
     if (key.empty()) out.push_back({path, "tag name must be non-empty"});
     if (!is_tag_name(key)) {
-      out.push_back({path + quoted_key(key), "tag name must consist of alphanumeric characters, dots, dashes, "
-                                             "slashes and underscores"});
+      out.push_back({path + quoted_key(key),
+                     "tag name must consist of alphanumeric characters, dots, dashes, "
+                     "slashes and underscores"});
     }
     if (value.empty()) out.push_back({path + quoted_key(key), "tag value must be non-empty"});
     if (selector && !is_selector_value(value)) {
-      out.push_back({path + quoted_key(key), "tag value must consist of alphanumeric characters, dots, dashes, "
-                                             "slashes and underscores or be \"*\""});
+      out.push_back({path + quoted_key(key),
+                     "tag value must consist of alphanumeric characters, dots, dashes, "
+                     "slashes and underscores or be \"*\""});
     } else if (!selector && !is_tag_value(value)) {
-      out.push_back({path + quoted_key(key), "tag value must consist of alphanumeric characters, dots, dashes and "
-                                             "underscores"});
+      out.push_back({path + quoted_key(key),
+                     "tag value must consist of alphanumeric characters, dots, dashes and "
+                     "underscores"});
     }
   }
 }
 
 // Kuma's ValidateTargetRef for one reference at `path` (e.g. "spec.to[0].targetRef").
-void validate_target_ref(const Json& ref, const std::vector<std::string_view>& supported, const std::string& path,
-                         Errors& out) {
+void validate_target_ref(const Json& ref, const std::vector<std::string_view>& supported,
+                         const std::string& path, Errors& out) {
   const std::string kind = str(ref, "kind");
   auto at = [&](const char* field) { return path + "." + field; };
   if (kind.empty()) {
@@ -85,8 +88,9 @@ void validate_target_ref(const Json& ref, const std::vector<std::string_view>& s
   auto check_name = [&] {
     const std::string name = str(ref, "name");
     if (!name.empty() && !is_reference_name(name)) {
-      out.push_back({at("name"), "invalid characters: must consist of lower case alphanumeric characters, '-', '.' "
-                                 "and '_'."});
+      out.push_back({at("name"),
+                     "invalid characters: must consist of lower case alphanumeric characters, '-', '.' "
+                     "and '_'."});
     }
   };
   const bool labels = non_empty(ref, "labels");
@@ -98,7 +102,8 @@ void validate_target_ref(const Json& ref, const std::vector<std::string_view>& s
     if (labels && (non_empty(ref, "name") || non_empty(ref, "namespace"))) {
       out.push_back({at("labels"), "either labels or name and namespace must be specified"});
     }
-    if (non_empty(ref, "sectionName")) out.push_back({at("sectionName"), "can only be used with inbound policies"});
+    if (non_empty(ref, "sectionName"))
+      out.push_back({at("sectionName"), "can only be used with inbound policies"});
   } else if (kind == "MeshSubset") {
     disallow({"name", "mesh"});
     validate_tags(string_map(ref, "tags"), at("tags"), false, out);
@@ -124,7 +129,8 @@ void validate_target_ref(const Json& ref, const std::vector<std::string_view>& s
     check_name();
     disallow({"mesh", "tags", "proxyTypes"});
     if (!labels) require("name");
-    if (labels && non_empty(ref, "name")) out.push_back({at("labels"), "either labels or name must be specified"});
+    if (labels && non_empty(ref, "name"))
+      out.push_back({at("labels"), "either labels or name must be specified"});
     if (kind == "MeshExternalService") disallow({"sectionName"});
   }
 }
@@ -132,7 +138,8 @@ void validate_target_ref(const Json& ref, const std::vector<std::string_view>& s
 using Kinds = std::vector<std::string_view>;
 const Kinds k_top_kinds = {"Mesh", "MeshSubset", "MeshService", "MeshServiceSubset", "Dataplane"};
 const Kinds k_to_kinds = {"MeshService", "MeshExternalService", "MeshMultiZoneService"};
-const Kinds k_backend_kinds = {"MeshService", "MeshServiceSubset", "MeshExternalService", "MeshMultiZoneService"};
+const Kinds k_backend_kinds = {"MeshService", "MeshServiceSubset", "MeshExternalService",
+                               "MeshMultiZoneService"};
 
 const Json& member(const Json& obj, const char* key) {
   static const Json null_json;
@@ -151,10 +158,12 @@ void validate_http_rule(const Json& rule, const std::string& path, Errors& out) 
       const std::string value = str(p, "value");
       if (type == "PathPrefix" && value != "/") {
         if (!value.empty() && value.back() == '/') {
-          out.push_back({mp + ".path.value", "does not need a trailing slash because only a `/`-separated prefix or "
-                                             "an entire path is matched"});
+          out.push_back({mp + ".path.value",
+                         "does not need a trailing slash because only a `/`-separated prefix or "
+                         "an entire path is matched"});
         }
-        if (value.empty() || value.front() != '/') out.push_back({mp + ".path.value", "must be an absolute path"});
+        if (value.empty() || value.front() != '/')
+          out.push_back({mp + ".path.value", "must be an absolute path"});
       } else if (type == "Exact" && (value.empty() || value.front() != '/')) {
         out.push_back({mp + ".path.value", "must be an absolute path"});
       }
@@ -164,7 +173,8 @@ void validate_http_rule(const Json& rule, const std::string& path, Errors& out) 
     for (std::size_t q = 0; q < params.size(); ++q) {
       const std::string name = str(params[q], "name");
       if (std::find(names.begin(), names.end(), name) != names.end()) {
-        out.push_back({mp + ".queryParams[" + std::to_string(q) + "].name", "multiple entries for name " + name});
+        out.push_back(
+            {mp + ".queryParams[" + std::to_string(q) + "].name", "multiple entries for name " + name});
       }
       names.push_back(name);
     }
@@ -190,7 +200,8 @@ void validate_routes(PolicyKind kind, const Json& spec, Errors& out) {
       if (kind == PolicyKind::MeshHTTPRoute) validate_http_rule(rules[j], rp, out);
       const Json& refs = member(member(rules[j], "default"), "backendRefs");
       for (std::size_t k = 0; k < refs.size(); ++k) {
-        validate_target_ref(refs[k], k_backend_kinds, rp + ".default.backendRefs[" + std::to_string(k) + "]", out);
+        validate_target_ref(refs[k], k_backend_kinds, rp + ".default.backendRefs[" + std::to_string(k) + "]",
+                            out);
       }
     }
     if (kind == PolicyKind::MeshHTTPRoute && non_empty(tos[i], "hostnames")) {
@@ -224,10 +235,12 @@ void validate_selectors(const Json& list, const std::string& path, bool only_ser
   }
 }
 
-void validate_destination_tags(const std::map<std::string, std::string>& tags, const std::string& path, Errors& out) {
+void validate_destination_tags(const std::map<std::string, std::string>& tags, const std::string& path,
+                               Errors& out) {
   if (tags.empty()) out.push_back({path, "must have at least one tag"});
   validate_tags(tags, path, true, out);
-  if (tags.count(std::string(k_service_tag)) == 0) out.push_back({path, "mandatory tag \"kuma.io/service\" is missing"});
+  if (tags.count(std::string(k_service_tag)) == 0)
+    out.push_back({path, "mandatory tag \"kuma.io/service\" is missing"});
 }
 
 void validate_traffic_route(const Json& doc, Errors& out) {
@@ -260,7 +273,8 @@ void validate_traffic_route(const Json& doc, Errors& out) {
         }
         validate_destination_tags(string_map(split[i], "destination"), sp + ".destination", out);
       }
-      if (total == 0) out.push_back({"conf.split", "there must be at least one split entry with weight above 0"});
+      if (total == 0)
+        out.push_back({"conf.split", "there must be at least one split entry with weight above 0"});
     }
   }
   if (has_destination) validate_destination_tags(string_map(conf, "destination"), "conf.destination", out);
@@ -394,7 +408,8 @@ Policy extract(PolicyKind kind, const Json& doc) {
     r.service = str(target, "name");
     const Json* chosen = nullptr;
     for (const Json& rule : member(to, "rules")) {
-      if (kind == PolicyKind::MeshTCPRoute || rule_matches_root(rule)) chosen = &rule;  // later rules override
+      if (kind == PolicyKind::MeshTCPRoute || rule_matches_root(rule))
+        chosen = &rule;  // later rules override
     }
     if (chosen != nullptr) {
       const Json& refs = member(member(*chosen, "default"), "backendRefs");
@@ -473,7 +488,8 @@ PolicyCheck check_policy(PolicyKind kind, const Json& doc) {
     validate_routes(kind, out.normalized["spec"], out.violations);
     const std::string top = str(member(out.normalized["spec"], "targetRef"), "kind");
     if (top == "MeshService" || top == "MeshServiceSubset" || top == "MeshSubset") {
-      out.warnings.push_back(top + " value for 'targetRef.kind' is deprecated, use Dataplane with labels instead");
+      out.warnings.push_back(top +
+                             " value for 'targetRef.kind' is deprecated, use Dataplane with labels instead");
     }
   } else {
     if (const std::string problem = traffic_route_shape_problem(doc); !problem.empty()) {

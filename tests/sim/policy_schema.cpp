@@ -18,9 +18,9 @@ struct SchemaNode {
   enum class Type { Object, Array, String, Integer, Boolean, StringMap, Any };
   Type type = Type::Any;
   std::vector<std::pair<std::string, NodePtr>> properties;  // Object
-  std::vector<std::string> required;                       // Object
-  std::vector<std::string> forbidden;                      // Object: meshsim's deliberate strictness
-  NodePtr items;                                           // Array
+  std::vector<std::string> required;                        // Object
+  std::vector<std::string> forbidden;                       // Object: meshsim's deliberate strictness
+  NodePtr items;                                            // Array
   int min_items = -1;
   int max_items = -1;
   std::vector<std::string> enum_values;  // String
@@ -48,7 +48,8 @@ NodePtr enum_node(std::vector<std::string> values, std::optional<Json> default_v
   return make(std::move(n));
 }
 
-NodePtr integer_node(std::optional<long long> minimum = std::nullopt, std::optional<Json> def = std::nullopt) {
+NodePtr integer_node(std::optional<long long> minimum = std::nullopt,
+                     std::optional<Json> def = std::nullopt) {
   SchemaNode n;
   n.type = SchemaNode::Type::Integer;
   n.minimum = minimum;
@@ -71,8 +72,8 @@ NodePtr array_of(NodePtr items, int min_items = -1, int max_items = -1) {
   return make(std::move(n));
 }
 
-NodePtr object(std::vector<std::pair<std::string, NodePtr>> properties, std::vector<std::string> required = {},
-               std::vector<std::string> forbidden = {}) {
+NodePtr object(std::vector<std::pair<std::string, NodePtr>> properties,
+               std::vector<std::string> required = {}, std::vector<std::string> forbidden = {}) {
   SchemaNode n;
   n.type = SchemaNode::Type::Object;
   n.properties = std::move(properties);
@@ -106,7 +107,8 @@ NodePtr backend_ref() {
 
 NodePtr envelope(const std::string& type, NodePtr spec) {
   return object({{"type", enum_node({type})},
-                 {"mesh", [] {
+                 {"mesh",
+                  [] {
                     SchemaNode n;
                     n.type = SchemaNode::Type::String;
                     n.default_value = Json("default");
@@ -119,22 +121,24 @@ NodePtr envelope(const std::string& type, NodePtr spec) {
 }
 
 NodePtr http_route_schema() {
-  const NodePtr path_match = object({{"type", enum_node({"Exact", "PathPrefix", "RegularExpression"})},
-                                     {"value", string_node(1)}},
-                                    {"type", "value"});
-  const NodePtr header_match =
-      object({{"name", string_node(1)},
-              {"type", enum_node({"Exact", "Present", "RegularExpression", "Absent", "Prefix"}, Json("Exact"))},
-              {"value", string_node()}},
-             {"name"});
-  const NodePtr query_match = object(
-      {{"name", string_node(1)}, {"type", enum_node({"Exact", "RegularExpression"})}, {"value", string_node()}},
-      {"name", "type", "value"});
-  const NodePtr match = object({{"headers", array_of(header_match)},
-                                {"method", enum_node({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST",
-                                                      "PUT", "TRACE"})},
-                                {"path", path_match},
-                                {"queryParams", array_of(query_match)}});
+  const NodePtr path_match =
+      object({{"type", enum_node({"Exact", "PathPrefix", "RegularExpression"})}, {"value", string_node(1)}},
+             {"type", "value"});
+  const NodePtr header_match = object(
+      {{"name", string_node(1)},
+       {"type", enum_node({"Exact", "Present", "RegularExpression", "Absent", "Prefix"}, Json("Exact"))},
+       {"value", string_node()}},
+      {"name"});
+  const NodePtr query_match = object({{"name", string_node(1)},
+                                      {"type", enum_node({"Exact", "RegularExpression"})},
+                                      {"value", string_node()}},
+                                     {"name", "type", "value"});
+  const NodePtr match =
+      object({{"headers", array_of(header_match)},
+              {"method",
+               enum_node({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"})},
+              {"path", path_match},
+              {"queryParams", array_of(query_match)}});
   const NodePtr filter = object({{"type", enum_node({"RequestHeaderModifier", "ResponseHeaderModifier",
                                                      "RequestRedirect", "URLRewrite", "RequestMirror"})},
                                  {"requestHeaderModifier", any()},
@@ -144,7 +148,8 @@ NodePtr http_route_schema() {
                                  {"requestMirror", any()}},
                                 {"type"});
   const NodePtr rule_conf = object({{"backendRefs", array_of(backend_ref())}, {"filters", array_of(filter)}});
-  const NodePtr rule = object({{"default", rule_conf}, {"matches", array_of(match, 1)}}, {"default", "matches"});
+  const NodePtr rule =
+      object({{"default", rule_conf}, {"matches", array_of(match, 1)}}, {"default", "matches"});
   const NodePtr to = object(
       {{"hostnames", array_of(string_node())}, {"rules", array_of(rule)}, {"targetRef", target_ref()}});
   return envelope("MeshHTTPRoute", object({{"targetRef", target_ref()}, {"to", array_of(to)}}));
@@ -193,7 +198,9 @@ bool is_integral(const Json& v) {
   return std::isfinite(d) && std::floor(d) == d;
 }
 
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
 
 void validate(Json& value, const SchemaNode& schema, const std::string& path, std::vector<FieldError>& out) {
   using T = SchemaNode::Type;
@@ -213,7 +220,8 @@ void validate(Json& value, const SchemaNode& schema, const std::string& path, st
         return;
       }
       if (schema.minimum && value.get<double>() < static_cast<double>(*schema.minimum)) {
-        out.push_back({path, "in body should be greater than or equal to " + std::to_string(*schema.minimum)});
+        out.push_back(
+            {path, "in body should be greater than or equal to " + std::to_string(*schema.minimum)});
       }
       return;
     case T::String: {
@@ -232,7 +240,8 @@ void validate(Json& value, const SchemaNode& schema, const std::string& path, st
         }
       }
       if (schema.min_length > 0 && s.size() < static_cast<std::size_t>(schema.min_length)) {
-        out.push_back({path, "in body should be at least " + std::to_string(schema.min_length) + " chars long"});
+        out.push_back(
+            {path, "in body should be at least " + std::to_string(schema.min_length) + " chars long"});
       }
       return;
     }

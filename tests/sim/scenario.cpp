@@ -23,9 +23,16 @@ const char* const k_tag_value_rule =
 
 // Labels of the exposition that a tag key (or its plural) must not turn into.
 bool is_reserved_label(const std::string& tag_key) {
-  static const std::vector<std::string> reserved = {"mesh", "dataplane", "envoy_cluster_name", "kuma_io_service",
-                                                    "kuma_io_services", "envoy_response_code",
-                                                    "envoy_response_code_class", "le", "job", "instance"};
+  static const std::vector<std::string> reserved = {"mesh",
+                                                    "dataplane",
+                                                    "envoy_cluster_name",
+                                                    "kuma_io_service",
+                                                    "kuma_io_services",
+                                                    "envoy_response_code",
+                                                    "envoy_response_code_class",
+                                                    "le",
+                                                    "job",
+                                                    "instance"};
   const std::string single = sanitize_label_name(tag_key);
   const std::string plural = sanitize_label_name(tag_key + "s");
   return std::find(reserved.begin(), reserved.end(), single) != reserved.end() ||
@@ -40,7 +47,8 @@ const ServiceSpec* find_service(const Scenario& s, std::string_view name) {
 }
 
 bool has_subset(const ServiceSpec& svc, std::string_view name) {
-  return std::any_of(svc.subsets.begin(), svc.subsets.end(), [&](const SubsetSpec& s) { return s.name == name; });
+  return std::any_of(svc.subsets.begin(), svc.subsets.end(),
+                     [&](const SubsetSpec& s) { return s.name == name; });
 }
 
 std::optional<Latency> read_latency(YamlReader& r, const YAML::Node& node, const std::string& field) {
@@ -81,7 +89,9 @@ bool read_subset_fields(YamlReader& r, const YAML::Node& node, const std::string
   if (const YAML::Node n = node["instances"]; n.IsDefined()) {
     const auto v = r.integer(n, join_field(field, "instances"));
     if (!v || *v < 0 || *v > k_max_instances) {
-      if (v) r.error(n, join_field(field, "instances"), "must be between 0 and " + std::to_string(k_max_instances));
+      if (v)
+        r.error(n, join_field(field, "instances"),
+                "must be between 0 and " + std::to_string(k_max_instances));
       ok = false;
     } else {
       out.instances = static_cast<int>(*v);
@@ -185,7 +195,8 @@ std::optional<ServiceSpec> read_service(YamlReader& r, const YAML::Node& node, c
       continue;
     }
     subset.name = key_text;
-    if (!it->second.IsNull() && !read_subset_fields(r, it->second, subset_field, subset, svc.name)) ok = false;
+    if (!it->second.IsNull() && !read_subset_fields(r, it->second, subset_field, subset, svc.name))
+      ok = false;
     svc.subsets.push_back(std::move(subset));
   }
   return ok ? std::optional<ServiceSpec>(std::move(svc)) : std::nullopt;
@@ -203,7 +214,8 @@ bool read_set(YamlReader& r, const YAML::Node& node, const std::string& field, S
     if (node["errorRate"].IsDefined()) {
       const auto v = r.number(node["errorRate"], join_field(field, "errorRate"));
       if (!v || *v < 0 || *v > 1) {
-        if (v) r.error(node["errorRate"], join_field(field, "errorRate"), "must be a fraction between 0 and 1");
+        if (v)
+          r.error(node["errorRate"], join_field(field, "errorRate"), "must be a fraction between 0 and 1");
         ok = false;
       } else {
         out.error_rate = *v;
@@ -239,7 +251,8 @@ bool read_set(YamlReader& r, const YAML::Node& node, const std::string& field, S
   return ok;
 }
 
-bool read_control_plane(YamlReader& r, const YAML::Node& node, const std::string& field, ControlPlaneChange& out) {
+bool read_control_plane(YamlReader& r, const YAML::Node& node, const std::string& field,
+                        ControlPlaneChange& out) {
   if (!r.check_map(node, field, {"status", "delay", "down", "for"})) return false;
   bool ok = true;
   const int kinds = (node["status"].IsDefined() ? 1 : 0) + (node["delay"].IsDefined() ? 1 : 0) +
@@ -339,7 +352,8 @@ std::optional<EventSpec> read_event(YamlReader& r, const YAML::Node& node, const
     }
   }
   if (service != nullptr) ev.service = service->name;
-  auto check_subset = [&](const YAML::Node& n, const std::string& subset_field) -> std::optional<std::string> {
+  auto check_subset = [&](const YAML::Node& n,
+                          const std::string& subset_field) -> std::optional<std::string> {
     const auto v = r.string(n, subset_field);
     if (!v) return std::nullopt;
     if (service != nullptr && !has_subset(*service, *v)) {
@@ -445,8 +459,9 @@ ScenarioParse parse_scenario(std::string_view text, const std::string& file) {
   const YAML::Node root = *root_opt;
   Scenario s;
   s.file = file;
-  if (!r.check_map(root, "", {"mesh", "tagKey", "tick", "seed", "services", "service", "port", "rps", "subsets",
-                               "events"})) {
+  if (!r.check_map(
+          root, "",
+          {"mesh", "tagKey", "tick", "seed", "services", "service", "port", "rps", "subsets", "events"})) {
     return out;
   }
   if (const YAML::Node n = root["mesh"]; n.IsDefined()) {
@@ -457,13 +472,16 @@ ScenarioParse parse_scenario(std::string_view text, const std::string& file) {
     }
   }
   if (const YAML::Node n = root["tagKey"]; n.IsDefined()) {
-    if (const auto v = r.string(n, "tagKey"); v && (v->empty() || !is_tag_name(*v) || *v == "kuma.io/service")) {
+    if (const auto v = r.string(n, "tagKey");
+        v && (v->empty() || !is_tag_name(*v) || *v == "kuma.io/service")) {
       r.error(n, "tagKey",
-              "must be a Kuma tag name other than kuma.io/service: alphanumeric characters, dots, dashes, colons, "
+              "must be a Kuma tag name other than kuma.io/service: alphanumeric characters, dots, dashes, "
+              "colons, "
               "slashes and underscores");
     } else if (v && is_reserved_label(*v)) {
-      r.error(n, "tagKey", "\"" + *v + "\" would clash with a label meshsim exports (" + sanitize_label_name(*v) +
-                               "); pick another tag name");
+      r.error(n, "tagKey",
+              "\"" + *v + "\" would clash with a label meshsim exports (" + sanitize_label_name(*v) +
+                  "); pick another tag name");
     } else if (v) {
       s.tag_key = *v;
     }
@@ -478,12 +496,13 @@ ScenarioParse parse_scenario(std::string_view text, const std::string& file) {
   if (const YAML::Node n = root["seed"]; n.IsDefined()) {
     if (const auto v = r.unsigned_integer(n, "seed")) s.seed = *v;
   }
-  const bool shorthand = root["service"].IsDefined() || root["subsets"].IsDefined() || root["port"].IsDefined() ||
-                         root["rps"].IsDefined();
+  const bool shorthand = root["service"].IsDefined() || root["subsets"].IsDefined() ||
+                         root["port"].IsDefined() || root["rps"].IsDefined();
   if (root["services"].IsDefined()) {
     if (shorthand) {
-      r.error(root["services"], "services",
-              "use either `services` or the single-service shorthand (service, port, rps, subsets), not both");
+      r.error(
+          root["services"], "services",
+          "use either `services` or the single-service shorthand (service, port, rps, subsets), not both");
     }
     const YAML::Node list = root["services"];
     if (!list.IsSequence() || list.size() == 0) {
@@ -506,7 +525,8 @@ ScenarioParse parse_scenario(std::string_view text, const std::string& file) {
       r.error(events, "events", "must be a list of events");
     } else if (!planner::has_errors(out.diagnostics)) {
       for (std::size_t i = 0; i < events.size(); ++i) {
-        if (auto ev = read_event(r, events[i], index_field("events", i), s, true)) s.events.push_back(std::move(*ev));
+        if (auto ev = read_event(r, events[i], index_field("events", i), s, true))
+          s.events.push_back(std::move(*ev));
       }
     }
   }

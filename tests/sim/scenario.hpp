@@ -55,9 +55,9 @@ struct Latency {
 };
 
 struct SubsetSpec {
-  std::string name;          // the value of the tag key
+  std::string name;  // the value of the tag key
   int instances = 1;
-  double error_rate = 0;     // fraction of requests answered with a 5xx
+  double error_rate = 0;  // fraction of requests answered with a 5xx
   Latency latency;
   std::string service_name;  // additional kuma.io/service registration; empty when none
 };
@@ -89,13 +89,13 @@ struct WhenWeight {
 };
 
 struct EventSpec {
-  std::optional<Millis> at;                // sim time; absent for whenWeight or run-time injected events
-  std::optional<WhenWeight> when_weight;   // alternative trigger
-  std::string service;                     // resolved service name; empty for control-plane-only events
-  std::string subset;                      // for subset settings
+  std::optional<Millis> at;               // sim time; absent for whenWeight or run-time injected events
+  std::optional<WhenWeight> when_weight;  // alternative trigger
+  std::string service;                    // resolved service name; empty for control-plane-only events
+  std::string subset;                     // for subset settings
   std::optional<SetChange> set;
   std::optional<ControlPlaneChange> control_plane;
-  int line = 0;                            // where it was written (0 when injected without a file)
+  int line = 0;  // where it was written (0 when injected without a file)
 };
 
 struct Scenario {

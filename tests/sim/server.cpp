@@ -85,7 +85,9 @@ std::unique_ptr<httplib::Server> MeshsimServer::make_api_server() {
   }
   if (!server->is_valid()) return nullptr;
   server->set_keep_alive_timeout(1);  // idle connections must not outlive a `down` fault by much
-  const auto handler = [this](const httplib::Request& req, httplib::Response& res) { serve_api(req, res, true); };
+  const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    serve_api(req, res, true);
+  };
   server->Get("(.*)", handler);
   server->Put("(.*)", handler);
   server->Post("(.*)", handler);
@@ -130,6 +132,7 @@ void MeshsimServer::serve_api(const httplib::Request& req, httplib::Response& re
   request.path = req.path;
   request.query = req.params;
   request.body = req.body;
+  request.content_type = req.get_header_value("Content-Type");
   const std::string scheme = m_options.tls_cert.empty() ? "http" : "https";
   request.base_url = scheme + "://" + req.get_header_value("Host");
   ApiResponse response;
@@ -143,9 +146,9 @@ void MeshsimServer::serve_api(const httplib::Request& req, httplib::Response& re
       m_cv.wait_for(lock, cp.delay, [this] { return m_stop; });
     }
     if (faults_apply && !sim_path && cp.status != 0) {
-      response = std_error(cp.status, status_title(cp.status),
-                           "meshsim: control-plane fault injected by the scenario (status " +
-                               std::to_string(cp.status) + ")");
+      response = std_error(
+          cp.status, status_title(cp.status),
+          "meshsim: control-plane fault injected by the scenario (status " + std::to_string(cp.status) + ")");
       injected = true;
     } else {
       response = m_api.handle(request, std::chrono::system_clock::now());
@@ -159,7 +162,8 @@ void MeshsimServer::serve_api(const httplib::Request& req, httplib::Response& re
   }
 }
 
-bool MeshsimServer::open(Listener& l, std::unique_ptr<httplib::Server> server, const std::string& host, int port) {
+bool MeshsimServer::open(Listener& l, std::unique_ptr<httplib::Server> server, const std::string& host,
+                         int port) {
   if (!server) return false;
   int bound = port;
   if (port == 0) {
@@ -224,8 +228,8 @@ int MeshsimServer::run() {
   }
   auto api_server = make_api_server();
   if (!api_server) {
-    std::fprintf(stderr, "meshsim: cannot load the TLS certificate %s and key %s\n", m_options.tls_cert.c_str(),
-                 m_options.tls_key.c_str());
+    std::fprintf(stderr, "meshsim: cannot load the TLS certificate %s and key %s\n",
+                 m_options.tls_cert.c_str(), m_options.tls_key.c_str());
     close(m_metrics_listener);
     return 1;
   }
@@ -307,7 +311,8 @@ int run_meshsim(int argc, char** argv) {
     return 2;
   }
   ScenarioParse scenario = parse_scenario(*text, options.scenario_path);
-  for (const auto& d : scenario.diagnostics) std::fprintf(stderr, "%s\n", planner::format_diagnostic(d).c_str());
+  for (const auto& d : scenario.diagnostics)
+    std::fprintf(stderr, "%s\n", planner::format_diagnostic(d).c_str());
   if (!scenario.scenario) return 2;
   if (options.seed) scenario.scenario->seed = *options.seed;
 

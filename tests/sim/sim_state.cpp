@@ -74,7 +74,8 @@ std::vector<DataplaneInfo> Simulation::dataplanes() const {
         dp.subset = sub.name;
         for (std::size_t i = 0; i < inst.registered.size(); ++i) {
           InboundInfo inbound;
-          inbound.port = 15000 + static_cast<int>(i);  // the Envoy inbound listener; the app listens on servicePort
+          inbound.port =
+              15000 + static_cast<int>(i);  // the Envoy inbound listener; the app listens on servicePort
           inbound.service_port = svc.port;
           inbound.tags = {{"kuma.io/service", inst.registered[i]}, {m_scenario.tag_key, sub.name}};
           dp.inbounds.push_back(std::move(inbound));

@@ -58,7 +58,8 @@ Simulation::Simulation(Scenario scenario) : m_scenario(std::move(scenario)), m_r
 }
 
 void Simulation::set_latency(SubsetState& subset, const Latency& latency) {
-  subset.latency = LogNormal::fit(static_cast<double>(latency.median.count()), static_cast<double>(latency.p99.count()));
+  subset.latency =
+      LogNormal::fit(static_cast<double>(latency.median.count()), static_cast<double>(latency.p99.count()));
   // Bucket b holds whole-ms values in (t[b-1], t[b]], i.e. real latencies in [t[b-1] + 1, t[b] + 1).
   double previous_cdf = 0;
   double lower = 0;
@@ -98,8 +99,9 @@ void Simulation::set_instances(std::uint32_t s, std::uint32_t j, int count) {
     std::string plural = ",";
     for (const auto& n : names) plural += n + ",";
     inst.labels = "dataplane=\"" + escape_label_value(inst.name) + "\"," + m_tag_label + "=\"" +
-                  escape_label_value(sub.name) + "\",envoy_cluster_name=\"localhost_" + std::to_string(svc.port) +
-                  "\"," + m_tag_plural_label + "=\"," + escape_label_value(sub.name) + ",\",kuma_io_service=\"" +
+                  escape_label_value(sub.name) + "\",envoy_cluster_name=\"localhost_" +
+                  std::to_string(svc.port) + "\"," + m_tag_plural_label + "=\"," +
+                  escape_label_value(sub.name) + ",\",kuma_io_service=\"" +
                   escape_label_value(names.front()) + "\",kuma_io_services=\"" + escape_label_value(plural) +
                   "\",mesh=\"" + escape_label_value(m_scenario.mesh) + "\"";
     sub.instances.push_back(static_cast<std::uint32_t>(m_instances.size()));
@@ -187,7 +189,8 @@ void Simulation::recompute_routing() {
     const bool c_exact = c.rule->service != "*";
     const bool best_exact = best->rule->service != "*";
     if (c_exact != best_exact) return c_exact;
-    if (c.policy->specificity != best->policy->specificity) return c.policy->specificity > best->policy->specificity;
+    if (c.policy->specificity != best->policy->specificity)
+      return c.policy->specificity > best->policy->specificity;
     return c.policy->name >= best->policy->name;
   };
   for (std::uint32_t s = 0; s < m_services.size(); ++s) {
@@ -195,7 +198,8 @@ void Simulation::recompute_routing() {
     const Candidate* best = nullptr;
     const auto own = candidates.find(svc.name);
     const auto wildcard = candidates.find("*");
-    for (std::size_t kind = 0; kind < 3 && best == nullptr; ++kind) {  // MeshHTTPRoute > MeshTCPRoute > TrafficRoute
+    for (std::size_t kind = 0; kind < 3 && best == nullptr;
+         ++kind) {  // MeshHTTPRoute > MeshTCPRoute > TrafficRoute
       if (wildcard != candidates.end()) {
         for (const Candidate& c : wildcard->second[kind]) best = better(c, best) ? &c : best;
       }
@@ -259,7 +263,9 @@ bool Simulation::delete_policy(PolicyKind kind, std::string_view name) {
   return erased;
 }
 
-void Simulation::inject_event(EventSpec event) { m_events.push_back({std::move(event), m_next_event_index++, false}); }
+void Simulation::inject_event(EventSpec event) {
+  m_events.push_back({std::move(event), m_next_event_index++, false});
+}
 
 void Simulation::advance(Millis duration) {
   m_pending_time += duration;
@@ -335,7 +341,8 @@ void Simulation::generate(Instance& inst) {
       const double p = remaining_p > 0 ? std::clamp(sub.bucket_p[b] / remaining_p, 0.0, 1.0) : 1.0;
       const std::uint64_t k = (b + 1 == k_bucket_count) ? remaining : m_rng.binomial(remaining, p);
       delta.buckets[b] += k;
-      delta.latency_sum_ms += static_cast<std::uint64_t>(std::llround(static_cast<double>(k) * sub.bucket_mean[b]));
+      delta.latency_sum_ms +=
+          static_cast<std::uint64_t>(std::llround(static_cast<double>(k) * sub.bucket_mean[b]));
       remaining -= k;
       remaining_p -= sub.bucket_p[b];
     }
@@ -398,7 +405,8 @@ const Simulation::ServiceState& Simulation::service(std::string_view name) const
   throw std::out_of_range("meshsim: no service \"" + std::string(name) + "\"");
 }
 
-const Simulation::SubsetState& Simulation::subset(std::string_view service_name, std::string_view name) const {
+const Simulation::SubsetState& Simulation::subset(std::string_view service_name,
+                                                  std::string_view name) const {
   for (const auto& sub : service(service_name).subsets) {
     if (sub.name == name) return sub;
   }
@@ -417,7 +425,9 @@ EffectivePolicy Simulation::policy_in_effect(std::string_view service_name) cons
   return service(service_name).policy;
 }
 
-std::uint64_t Simulation::unrouted(std::string_view service_name) const { return service(service_name).unrouted; }
+std::uint64_t Simulation::unrouted(std::string_view service_name) const {
+  return service(service_name).unrouted;
+}
 
 int Simulation::active_instances(std::string_view service_name, std::string_view name) const {
   return subset(service_name, name).active;

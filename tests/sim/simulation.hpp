@@ -34,7 +34,8 @@ namespace meshmove::sim {
 
 // Envoy's default histogram bounds for upstream_rq_time, in milliseconds.
 inline constexpr std::array<double, 19> k_latency_bounds_ms = {
-    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
+    0.5,  1,    5,     10,    25,    50,     100,    250,     500,    1000,
+    2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
 inline constexpr std::size_t k_bucket_count = k_latency_bounds_ms.size() + 1;  // the last one is +Inf
 
 // Cumulative counters of an instance or a subset; they never decrease.
@@ -53,9 +54,9 @@ struct EffectivePolicy {
 };
 
 struct ControlPlaneState {
-  int status = 0;      // 0: none; otherwise every API request is answered with this status
-  Millis delay{0};     // added before every API response
-  bool down = false;   // the API listener must refuse connections
+  int status = 0;     // 0: none; otherwise every API request is answered with this status
+  Millis delay{0};    // added before every API response
+  bool down = false;  // the API listener must refuse connections
 };
 
 struct FiredEvent {

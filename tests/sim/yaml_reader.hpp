@@ -24,7 +24,8 @@ class YamlReader {
 
   // True when `node` is a map; reports duplicate keys and keys outside `allowed` (with a did-you-mean
   // hint). Reports "must be a map" and returns false otherwise.
-  bool check_map(const YAML::Node& node, const std::string& field, const std::vector<std::string_view>& allowed);
+  bool check_map(const YAML::Node& node, const std::string& field,
+                 const std::vector<std::string_view>& allowed);
 
   // Typed scalars. Each returns nullopt after reporting why the node does not fit.
   std::optional<std::string> string(const YAML::Node& node, const std::string& field);

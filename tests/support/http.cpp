@@ -9,7 +9,8 @@ namespace meshmove::testsupport {
 
 std::string HttpResponse::header(const std::string& name) const {
   auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
   };
   const std::string wanted = lower(name);

@@ -13,7 +13,7 @@ namespace meshmove::testsupport {
 using namespace std::chrono_literals;
 
 struct HttpResponse {
-  int status = 0;     // 0: no HTTP response (connection refused or reset, timeout, TLS failure)
+  int status = 0;  // 0: no HTTP response (connection refused or reset, timeout, TLS failure)
   std::string body;
   std::multimap<std::string, std::string> headers;
   std::string error;  // why there was no response, when status == 0
@@ -25,9 +25,9 @@ struct HttpResponse {
 };
 
 struct HttpOptions {
-  std::chrono::milliseconds timeout = 10s;   // connect, read and write, each
-  std::string ca_file;                       // https: trust this PEM CA (e.g. a self-signed certificate)
-  bool verify_tls = true;                    // https: verify the server certificate
+  std::chrono::milliseconds timeout = 10s;  // connect, read and write, each
+  std::string ca_file;                      // https: trust this PEM CA (e.g. a self-signed certificate)
+  bool verify_tls = true;                   // https: verify the server certificate
   std::map<std::string, std::string> headers;
 };
 
@@ -38,7 +38,8 @@ inline HttpResponse http_get(const std::string& url, const HttpOptions& options 
   return http_request("GET", url, "", options);
 }
 // PUTs `body` as application/json.
-inline HttpResponse http_put(const std::string& url, const std::string& body, const HttpOptions& options = {}) {
+inline HttpResponse http_put(const std::string& url, const std::string& body,
+                             const HttpOptions& options = {}) {
   return http_request("PUT", url, body, options);
 }
 inline HttpResponse http_delete(const std::string& url, const HttpOptions& options = {}) {

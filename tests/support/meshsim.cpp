@@ -8,8 +8,9 @@ namespace meshmove::testsupport {
 Meshsim::Meshsim(const std::string& scenario_yaml, const MeshsimOptions& options)
     : m_dir(std::make_unique<TempDir>()), m_options(options) {
   const auto scenario = m_dir->write("scenario.yaml", scenario_yaml);
-  std::vector<std::string> argv = {binary("meshsim").string(), "--scenario", scenario.string(), "--api-addr",
-                                   "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"};
+  std::vector<std::string> argv = {
+      binary("meshsim").string(), "--scenario", scenario.string(), "--api-addr", "127.0.0.1:0",
+      "--metrics-addr",           "127.0.0.1:0"};
   if (!options.tls_cert.empty()) {
     argv.insert(argv.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }
@@ -17,7 +18,8 @@ Meshsim::Meshsim(const std::string& scenario_yaml, const MeshsimOptions& options
   m_process = Process::start(argv);
   if (!m_process.wait_for_output("ready\n", options.ready_timeout)) {
     const int code = m_process.stop();
-    throw std::runtime_error("meshsim did not start (exit " + std::to_string(code) + "):\n" + m_process.err());
+    throw std::runtime_error("meshsim did not start (exit " + std::to_string(code) + "):\n" +
+                             m_process.err());
   }
   static const std::regex listening(R"(listening api=([^ ]+):(\d+) metrics=([^ ]+):(\d+))");
   std::smatch m;
@@ -27,7 +29,8 @@ Meshsim::Meshsim(const std::string& scenario_yaml, const MeshsimOptions& options
   }
   m_api_port = std::stoi(m[2].str());
   m_metrics_port = std::stoi(m[4].str());
-  m_api_url = std::string(options.tls_cert.empty() ? "http" : "https") + "://127.0.0.1:" + std::to_string(m_api_port);
+  m_api_url =
+      std::string(options.tls_cert.empty() ? "http" : "https") + "://127.0.0.1:" + std::to_string(m_api_port);
   m_metrics_url = "http://127.0.0.1:" + std::to_string(m_metrics_port);
 }
 
@@ -45,7 +48,8 @@ HttpResponse Meshsim::api(const std::string& method, const std::string& path, co
 
 nlohmann::json Meshsim::state() const {
   const HttpResponse r = http_get(m_metrics_url + "/_sim/state");
-  if (r.status != 200) throw std::runtime_error("GET /_sim/state: " + std::to_string(r.status) + " " + r.error + r.body);
+  if (r.status != 200)
+    throw std::runtime_error("GET /_sim/state: " + std::to_string(r.status) + " " + r.error + r.body);
   return r.json();
 }
 

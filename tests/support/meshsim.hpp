@@ -24,8 +24,8 @@
 namespace meshmove::testsupport {
 
 struct MeshsimOptions {
-  std::vector<std::string> extra_args;            // e.g. {"--verbose"} or {"--seed", "7"}
-  std::string tls_cert;                           // with tls_key: the API serves HTTPS
+  std::vector<std::string> extra_args;  // e.g. {"--verbose"} or {"--seed", "7"}
+  std::string tls_cert;                 // with tls_key: the API serves HTTPS
   std::string tls_key;
   std::chrono::milliseconds ready_timeout = 20s;
 };
@@ -53,13 +53,15 @@ class Meshsim {
   [[nodiscard]] HttpOptions api_http_options() const;
 
   // A request to the Kuma API, e.g. api("PUT", "/meshes/default/meshhttproutes/x", json_text).
-  [[nodiscard]] HttpResponse api(const std::string& method, const std::string& path, const std::string& body = "") const;
+  [[nodiscard]] HttpResponse api(const std::string& method, const std::string& path,
+                                 const std::string& body = "") const;
   // GET /_sim/state; throws std::runtime_error when it cannot be read.
   [[nodiscard]] nlohmann::json state() const;
   // POST /_sim/events with one event object; throws std::runtime_error unless meshsim accepts it.
   void inject(const nlohmann::json& event) const;
   // Polls state() (every 50 ms) until `accept` holds or `timeout` passes.
-  bool wait_for_state(const std::function<bool(const nlohmann::json&)>& accept, std::chrono::milliseconds timeout) const;
+  bool wait_for_state(const std::function<bool(const nlohmann::json&)>& accept,
+                      std::chrono::milliseconds timeout) const;
 
   // What meshsim wrote on stderr so far.
   std::string log();

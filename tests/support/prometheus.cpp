@@ -63,11 +63,12 @@ Prometheus::Prometheus(const PrometheusOptions& options) : m_dir(std::make_uniqu
   throw std::runtime_error("prometheus did not become ready; its log:\n" + tail(last_log));
 }
 
-Prometheus::Prometheus(std::vector<std::string> targets) : Prometheus([&] {
-  PrometheusOptions o;
-  o.targets = std::move(targets);
-  return o;
-}()) {}
+Prometheus::Prometheus(std::vector<std::string> targets)
+    : Prometheus([&] {
+        PrometheusOptions o;
+        o.targets = std::move(targets);
+        return o;
+      }()) {}
 
 Prometheus::~Prometheus() { stop(); }
 
@@ -125,7 +126,8 @@ bool Prometheus::wait_for_data(const std::string& promql, std::chrono::milliseco
       timeout, 250ms);
 }
 
-std::optional<double> Prometheus::wait_for_value(const std::string& promql, const std::function<bool(double)>& accept,
+std::optional<double> Prometheus::wait_for_value(const std::string& promql,
+                                                 const std::function<bool(double)>& accept,
                                                  std::chrono::milliseconds timeout) {
   std::optional<double> last;
   wait_until(

@@ -2,9 +2,9 @@
 // Runs Debian's real Prometheus for a test: a generated config scraping the given targets every second,
 // a fresh TSDB in a temporary directory, 127.0.0.1 on a free port, stopped by PID.
 //
-//   Prometheus prom({sim.metrics_target()});                               // or Prometheus(PrometheusOptions)
-//   REQUIRE(prom.wait_for_data("envoy_cluster_upstream_rq_total", 30s));   // first sample: ~6 s
-//   auto v = prom.value("sum(rate(envoy_cluster_upstream_rq_total[5s]))");
+//   Prometheus prom({sim.metrics_target()});                               // or
+//   Prometheus(PrometheusOptions) REQUIRE(prom.wait_for_data("envoy_cluster_upstream_rq_total", 30s));   //
+//   first sample: ~6 s auto v = prom.value("sum(rate(envoy_cluster_upstream_rq_total[5s]))");
 //
 // Prometheus 2.42 is ready in ~0.2 s, but a scraped sample becomes queryable only after ~6 s: wait for
 // data (wait_for_data / wait_for_value), never for time.
@@ -23,10 +23,10 @@
 namespace meshmove::testsupport {
 
 struct PrometheusOptions {
-  std::vector<std::string> targets;                 // "127.0.0.1:PORT", scraped at /metrics
-  std::chrono::milliseconds scrape_interval = 1s;   // also the rule evaluation interval
-  std::chrono::milliseconds ready_timeout = 30s;    // for /-/ready
-  std::vector<std::string> extra_args;              // e.g. "--web.enable-remote-write-receiver"
+  std::vector<std::string> targets;                // "127.0.0.1:PORT", scraped at /metrics
+  std::chrono::milliseconds scrape_interval = 1s;  // also the rule evaluation interval
+  std::chrono::milliseconds ready_timeout = 30s;   // for /-/ready
+  std::vector<std::string> extra_args;             // e.g. "--web.enable-remote-write-receiver"
   std::string binary = "/usr/bin/prometheus";
 };
 

@@ -24,13 +24,14 @@ inline Scenario scenario_from(const std::string& yaml) {
 }
 
 // backendRefs of MeshServiceSubset kind: {tag value, weight} pairs of `service`.
-inline std::string subset_refs(const std::string& service, const std::vector<std::pair<std::string, int>>& split,
+inline std::string subset_refs(const std::string& service,
+                               const std::vector<std::pair<std::string, int>>& split,
                                const std::string& tag_key = "env") {
   std::string refs;
   for (const auto& [subset, weight] : split) {
     if (!refs.empty()) refs += ",";
-    refs += R"({"kind":"MeshServiceSubset","name":")" + service + R"(","tags":{")" + tag_key + R"(":")" + subset +
-            R"("},"weight":)" + std::to_string(weight) + "}";
+    refs += R"({"kind":"MeshServiceSubset","name":")" + service + R"(","tags":{")" + tag_key + R"(":")" +
+            subset + R"("},"weight":)" + std::to_string(weight) + "}";
   }
   return refs;
 }
@@ -38,13 +39,14 @@ inline std::string subset_refs(const std::string& service, const std::vector<std
 // A MeshHTTPRoute (or MeshTCPRoute) for `service` with the given backendRefs JSON.
 inline std::string route_json(const std::string& type, const std::string& name, const std::string& service,
                               const std::string& refs) {
-  const std::string rule = type == "MeshTCPRoute"
-                               ? R"({"default":{"backendRefs":[)" + refs + "]}}"
-                               : R"({"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[)" +
-                                     refs + "]}}";
+  const std::string rule =
+      type == "MeshTCPRoute"
+          ? R"({"default":{"backendRefs":[)" + refs + "]}}"
+          : R"({"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[)" + refs +
+                "]}}";
   return R"({"type":")" + type + R"(","mesh":"default","name":")" + name +
-         R"(","spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":")" + service +
-         R"("},"rules":[)" + rule + "]}]}}";
+         R"(","spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":")" +
+         service + R"("},"rules":[)" + rule + "]}]}}";
 }
 
 inline std::string http_route(const std::string& name, const std::string& service,
@@ -61,8 +63,8 @@ inline std::string traffic_route(const std::string& name, const std::string& ser
                R"(","env":")" + subset + R"("}})";
   }
   return R"({"type":"TrafficRoute","mesh":"default","name":")" + name +
-         R"(","sources":[{"match":{"kuma.io/service":"*"}}],"destinations":[{"match":{"kuma.io/service":")" + service +
-         R"("}}],"conf":{"split":[)" + entries + "]}}";
+         R"(","sources":[{"match":{"kuma.io/service":"*"}}],"destinations":[{"match":{"kuma.io/service":")" +
+         service + R"("}}],"conf":{"split":[)" + entries + "]}}";
 }
 
 // Applies a policy document to the simulation; it must be valid.

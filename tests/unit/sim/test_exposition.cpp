@@ -84,8 +84,8 @@ TEST_SUITE("sim::Exposition") {
     Simulation sim(scenario_from(k_scenario));
     sim.advance(Millis(20000));
     const auto all = samples(sim.metrics_text());
-    const std::vector<std::string> le = {"0.5",   "1",     "5",      "10",     "25",      "50",      "100",
-                                         "250",   "500",   "1000",   "2500",   "5000",    "10000",   "30000",
+    const std::vector<std::string> le = {"0.5",   "1",      "5",      "10",      "25",      "50",    "100",
+                                         "250",   "500",    "1000",   "2500",    "5000",    "10000", "30000",
                                          "60000", "300000", "600000", "1800000", "3600000", "+Inf"};
     int series = 0;
     for (const auto& [name, total] : all) {

@@ -85,12 +85,13 @@ TEST_SUITE("sim::KumaApi") {
     const Json got = Json::parse(r.body);
     std::vector<std::string> keys;
     for (auto it = got.begin(); it != got.end(); ++it) keys.push_back(it.key());
-    CHECK(keys == std::vector<std::string>{"type", "mesh", "name", "creationTime", "modificationTime", "labels", "kri",
-                                           "spec"});
+    CHECK(keys == std::vector<std::string>{"type", "mesh", "name", "creationTime", "modificationTime",
+                                           "labels", "kri", "spec"});
     CHECK(got["type"] == "MeshHTTPRoute");
     CHECK(got["creationTime"] == "2025-12-18T00:00:00Z");
     CHECK(got["modificationTime"] == "2025-12-18T00:01:30Z");
-    CHECK(got["labels"] == Json::parse(R"({"kuma.io/env":"universal","kuma.io/mesh":"default","kuma.io/origin":"zone",
+    CHECK(got["labels"] ==
+          Json::parse(R"({"kuma.io/env":"universal","kuma.io/mesh":"default","kuma.io/origin":"zone",
       "kuma.io/zone":"default","meshmove.io/migration":"api"})"));
     CHECK(got["kri"] == "kri_mhttpr_default_default__meshmove-api_");
     CHECK(got["spec"]["to"][0]["rules"][0]["default"]["backendRefs"][1]["weight"] == 50);
@@ -112,22 +113,31 @@ TEST_SUITE("sim::KumaApi") {
 
   TEST_CASE("a deprecated top-level targetRef kind is accepted with a warning") {
     Fixture f;
-    const ApiResponse r = f.call("PUT", k_route_path, route_with("/spec/targetRef", R"({"kind":"MeshService","name":"web"})"));
+    const ApiResponse r =
+        f.call("PUT", k_route_path, route_with("/spec/targetRef", R"({"kind":"MeshService","name":"web"})"));
     CHECK(r.status == 201);
-    CHECK(r.body == R"({"warnings":["MeshService value for 'targetRef.kind' is deprecated, use Dataplane with labels instead"]})");
+    CHECK(
+        r.body ==
+        R"({"warnings":["MeshService value for 'targetRef.kind' is deprecated, use Dataplane with labels instead"]})");
   }
 
   TEST_CASE("404s have Kuma's std-errors bodies") {
     Fixture f;
     ApiResponse r = f.call("GET", k_route_path);
     CHECK(r.status == 404);
-    CHECK(r.body == R"({"type":"/std-errors","status":404,"title":"Could not retrieve a resource","detail":"Not found","details":"Not found"})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":404,"title":"Could not retrieve a resource","detail":"Not found","details":"Not found"})");
     r = f.call("DELETE", k_route_path);
     CHECK(r.status == 404);
-    CHECK(r.body == R"({"type":"/std-errors","status":404,"title":"Could not delete a resource","detail":"Not found","details":"Not found"})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":404,"title":"Could not delete a resource","detail":"Not found","details":"Not found"})");
     r = f.call("GET", "/meshes/nope/meshhttproutes");
     CHECK(r.status == 404);
-    CHECK(r.body == R"({"type":"/std-errors","status":404,"title":"Failed to retrieve Mesh","detail":"Not found","details":"Not found"})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":404,"title":"Failed to retrieve Mesh","detail":"Not found","details":"Not found"})");
     CHECK(f.call("GET", "/meshes/nope/meshhttproutes/x").status == 404);
     CHECK(f.call("GET", "/meshes/nope").status == 404);
     r = f.call("GET", "/meshes/default/meshtimeouts/x");
@@ -137,6 +147,18 @@ TEST_SUITE("sim::KumaApi") {
     r = f.call("POST", k_route_path, "{}");
     CHECK(r.status == 405);
     CHECK(r.body == "405: Method Not Allowed");
+    ApiRequest text;
+    text.method = "PUT";
+    text.path = k_route_path;
+    text.body = route({{"vm-env", 1}});
+    text.content_type = "text/plain";
+    r = f.api.handle(text, f.t0);
+    CHECK(r.status == 415);
+    CHECK(r.body == "415: Unsupported Media Type");
+    text.content_type = "";
+    CHECK(f.api.handle(text, f.t0).status == 415);
+    text.content_type = "Application/JSON; charset=utf-8";
+    CHECK(f.api.handle(text, f.t0).status == 201);
   }
 
   TEST_CASE("PUT to an unknown mesh") {
@@ -147,7 +169,9 @@ TEST_SUITE("sim::KumaApi") {
     doc["mesh"] = "other";
     r = f.call("PUT", "/meshes/other/meshhttproutes/meshmove-api", doc.dump());
     CHECK(r.status == 400);
-    CHECK(r.body == R"({"type":"/std-errors","status":400,"title":"Could not create a resource","detail":"Mesh is not found","invalid_parameters":[{"field":"mesh","reason":"mesh of name other is not found"}],"details":"Mesh is not found","causes":[{"field":"mesh","message":"mesh of name other is not found"}]})");
+    CHECK(
+        r.body ==
+        R"({"type":"/std-errors","status":400,"title":"Could not create a resource","detail":"Mesh is not found","invalid_parameters":[{"field":"mesh","reason":"mesh of name other is not found"}],"details":"Mesh is not found","causes":[{"field":"mesh","message":"mesh of name other is not found"}]})");
   }
 
   TEST_CASE("URL and body must agree, names must be RFC 1123, labels Kubernetes-valid") {
@@ -162,10 +186,12 @@ TEST_SUITE("sim::KumaApi") {
           "name: " + std::string(k_rfc1123_message));
     doc = Json::parse(route({{"vm-env", 1}}));
     doc["labels"] = {{"bad key!", "x"}};
-    CHECK(violation(f.call("PUT", k_route_path, doc.dump())) ==
-          "labels[\"bad key!\"]: name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
-          "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-          "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+    CHECK(
+        violation(f.call("PUT", k_route_path, doc.dump())) ==
+        "labels[\"bad key!\"]: name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+        "start "
+        "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+        "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
   }
 
   TEST_CASE("MeshHTTPRoute schema violations are worded like kube-openapi") {
@@ -177,14 +203,16 @@ TEST_SUITE("sim::KumaApi") {
           "spec.to[0].rules[0].matches: in body should have at least 1 items");
     CHECK(violation(f.call("PUT", k_route_path, route_with(rule + "/default/backendRefs/0/weight", "-1"))) ==
           "spec.to[0].rules[0].default.backendRefs[0].weight: in body should be greater than or equal to 0");
-    CHECK(violation(f.call("PUT", k_route_path, route_with(rule + "/default/backendRefs/0/weight", "\"10\""))) ==
+    CHECK(violation(
+              f.call("PUT", k_route_path, route_with(rule + "/default/backendRefs/0/weight", "\"10\""))) ==
           "spec.to[0].rules[0].default.backendRefs[0].weight: in body must be of type integer: \"string\"");
     CHECK(violation(f.call("PUT", k_route_path, route_with(rule + "/default/backendRefs/0/weight", "2.5"))) ==
           "spec.to[0].rules[0].default.backendRefs[0].weight: in body must be of type integer: \"number\"");
     CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/targetRef/name", "5"))) ==
           "spec.targetRef.name: in body must be of type string: \"number\"");
     CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/targetRef/kind", "\"BlahBlah\""))) ==
-          "spec.targetRef.kind: in body should be one of [Mesh MeshSubset MeshGateway MeshService MeshExternalService "
+          "spec.targetRef.kind: in body should be one of [Mesh MeshSubset MeshGateway MeshService "
+          "MeshExternalService "
           "MeshMultiZoneService MeshServiceSubset MeshHTTPRoute Dataplane]");
     Json doc = Json::parse(route({{"vm-env", 1}}));
     doc.erase("spec");
@@ -194,20 +222,30 @@ TEST_SUITE("sim::KumaApi") {
   TEST_CASE("MeshHTTPRoute spec violations carry Kuma's field paths and messages") {
     Fixture f;
     const std::string refs = "/spec/to/0/rules/0/default/backendRefs";
-    CHECK(violation(f.call("PUT", k_route_path, route_with(refs + "/1", R"({"kind":"MeshServiceSubset","tags":{"env":"kube-env"},"weight":10})"))) ==
+    CHECK(violation(
+              f.call("PUT", k_route_path,
+                     route_with(refs + "/1",
+                                R"({"kind":"MeshServiceSubset","tags":{"env":"kube-env"},"weight":10})"))) ==
           "spec.to[0].rules[0].default.backendRefs[1].name: must be set when kind is MeshServiceSubset");
-    CHECK(violation(f.call("PUT", k_route_path, route_with(refs + "/1", R"({"kind":"MeshServiceSubset","name":"api_default_svc_5000"})"))) ==
+    CHECK(violation(f.call(
+              "PUT", k_route_path,
+              route_with(refs + "/1", R"({"kind":"MeshServiceSubset","name":"api_default_svc_5000"})"))) ==
           "spec.to[0].rules[0].default.backendRefs[1].tags: must be set when kind is MeshServiceSubset");
-    CHECK(violation(f.call("PUT", k_route_path, route_with(refs + "/0", R"({"kind":"MeshSubset","tags":{"env":"vm-env"}})"))) ==
+    CHECK(violation(f.call("PUT", k_route_path,
+                           route_with(refs + "/0", R"({"kind":"MeshSubset","tags":{"env":"vm-env"}})"))) ==
           "spec.to[0].rules[0].default.backendRefs[0].kind: value 'MeshSubset' is not supported");
-    CHECK(violation(f.call("PUT", k_route_path, route_with(refs + "/0", R"({"kind":"MeshService","name":"Web"})"))) ==
+    CHECK(violation(f.call("PUT", k_route_path,
+                           route_with(refs + "/0", R"({"kind":"MeshService","name":"Web"})"))) ==
           "spec.to[0].rules[0].default.backendRefs[0].name: invalid characters: must consist of lower case "
           "alphanumeric characters, '-', '.' and '_'.");
     CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/to/0/targetRef", R"({"kind":"Mesh"})"))) ==
           "spec.to[0].targetRef.kind: value 'Mesh' is not supported");
-    CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/targetRef", R"({"kind":"Mesh","name":"x"})"))) ==
+    CHECK(violation(
+              f.call("PUT", k_route_path, route_with("/spec/targetRef", R"({"kind":"Mesh","name":"x"})"))) ==
           "spec.targetRef.name: using name with kind Mesh is not yet supported");
-    CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/to/0/rules/0/matches/0/path", R"({"type":"Exact","value":"rel"})"))) ==
+    CHECK(violation(
+              f.call("PUT", k_route_path,
+                     route_with("/spec/to/0/rules/0/matches/0/path", R"({"type":"Exact","value":"rel"})"))) ==
           "spec.to[0].rules[0].matches[0].path.value: must be an absolute path");
     CHECK(violation(f.call("PUT", k_route_path, route_with("/spec/to/0/hostnames", R"(["a.example"])"))) ==
           "spec.to[0].hostnames: must not be defined");
@@ -220,10 +258,13 @@ TEST_SUITE("sim::KumaApi") {
     CHECK(f.call("PUT", path, ok).status == 201);
     Json doc = Json::parse(ok);
     doc["spec"]["to"][0]["rules"].push_back(doc["spec"]["to"][0]["rules"][0]);
-    CHECK(violation(f.call("PUT", path, doc.dump())) == "spec.to[0].rules: in body should have at most 1 items");
+    CHECK(violation(f.call("PUT", path, doc.dump())) ==
+          "spec.to[0].rules: in body should have at most 1 items");
     doc = Json::parse(ok);
-    doc["spec"]["to"][0]["rules"][0]["matches"] = Json::parse(R"([{"path":{"type":"PathPrefix","value":"/"}}])");
-    CHECK(violation(f.call("PUT", path, doc.dump())) == "spec.to[0].rules[0].matches: field not declared in schema");
+    doc["spec"]["to"][0]["rules"][0]["matches"] =
+        Json::parse(R"([{"path":{"type":"PathPrefix","value":"/"}}])");
+    CHECK(violation(f.call("PUT", path, doc.dump())) ==
+          "spec.to[0].rules[0].matches: field not declared in schema");
     doc = Json::parse(ok);
     doc["spec"]["to"][0]["rules"][0]["default"]["backendRefs"] = Json::array();
     CHECK(violation(f.call("PUT", path, doc.dump())) ==
@@ -245,7 +286,8 @@ TEST_SUITE("sim::KumaApi") {
     doc = Json::parse(ok);
     doc["conf"]["split"][0]["weight"] = 0;
     doc["conf"]["split"][1]["weight"] = 0;
-    CHECK(violation(f.call("PUT", path, doc.dump())) == "conf.split: there must be at least one split entry with weight above 0");
+    CHECK(violation(f.call("PUT", path, doc.dump())) ==
+          "conf.split: there must be at least one split entry with weight above 0");
     doc = Json::parse(ok);
     doc["destinations"][0]["match"]["env"] = "vm-env";
     CHECK(violation(f.call("PUT", path, doc.dump())) ==
@@ -290,7 +332,8 @@ TEST_SUITE("sim::KumaApi") {
     REQUIRE(page["items"].size() == 2);
     CHECK(page["items"][0]["name"] == "a-route");
     CHECK(page["next"] == "http://127.0.0.1:5681/meshes/default/meshhttproutes?offset=2&size=2");
-    page = Json::parse(f.call("GET", "/meshes/default/meshhttproutes", "", {{"size", "2"}, {"offset", "2"}}).body);
+    page = Json::parse(
+        f.call("GET", "/meshes/default/meshhttproutes", "", {{"size", "2"}, {"offset", "2"}}).body);
     CHECK(page["items"].size() == 1);
     CHECK(page["next"].is_null());
     page = Json::parse(f.call("GET", "/meshhttproutes", "", {{"filter[labels.team]", "x"}}).body);
@@ -299,7 +342,8 @@ TEST_SUITE("sim::KumaApi") {
     CHECK(page["total"] == 1);
     const ApiResponse bad = f.call("GET", "/meshes/default/meshhttproutes", "", {{"size", "5000"}});
     CHECK(bad.status == 400);
-    CHECK(Json::parse(bad.body)["invalid_parameters"][0]["reason"] == "invalid page size of 5000. Maximum page size is 1000");
+    CHECK(Json::parse(bad.body)["invalid_parameters"][0]["reason"] ==
+          "invalid page size of 5000. Maximum page size is 1000");
   }
 
   TEST_CASE("dataplanes list the simulated instances with their tags") {
@@ -332,7 +376,9 @@ TEST_SUITE("sim::KumaApi") {
     CHECK(f.sim.control_plane().status == 503);
     r = f.call("POST", "/_sim/events", R"({"controlPlane":{"status":503}})");
     CHECK(r.status == 400);
-    CHECK(r.body == R"({"errors":["<event>:1:17: controlPlane.for: is required: how long the control-plane fault lasts"]})");
+    CHECK(
+        r.body ==
+        R"({"errors":["<event>:1:17: controlPlane.for: is required: how long the control-plane fault lasts"]})");
     CHECK(KumaApi::is_sim_path("/_sim/state"));
     CHECK_FALSE(KumaApi::is_sim_path("/meshes"));
   }

@@ -40,7 +40,8 @@ double histogram_quantile(double q, const Counters& c) {
   for (std::size_t b = 0; b < k_latency_bounds_ms.size(); ++b) {
     const double next = cumulative + static_cast<double>(c.buckets[b]);
     if (next >= rank) {
-      return lower + (k_latency_bounds_ms[b] - lower) * (rank - cumulative) / static_cast<double>(c.buckets[b]);
+      return lower +
+             (k_latency_bounds_ms[b] - lower) * (rank - cumulative) / static_cast<double>(c.buckets[b]);
     }
     cumulative = next;
     lower = k_latency_bounds_ms[b];
@@ -76,8 +77,10 @@ TEST_SUITE("sim::Simulation") {
     const Counters kube_before = sim.subset_counters(k_svc, "kube-env");
     const Counters vm_before = sim.subset_counters(k_svc, "vm-env");
     for (int i = 0; i < 600; ++i) sim.run_tick();
-    const double kube = static_cast<double>(sim.subset_counters(k_svc, "kube-env").requests - kube_before.requests);
-    const double total = kube + static_cast<double>(sim.subset_counters(k_svc, "vm-env").requests - vm_before.requests);
+    const double kube =
+        static_cast<double>(sim.subset_counters(k_svc, "kube-env").requests - kube_before.requests);
+    const double total =
+        kube + static_cast<double>(sim.subset_counters(k_svc, "vm-env").requests - vm_before.requests);
     CHECK(total == 24000);
     CHECK(std::abs(kube - 0.7 * total) <= binomial_sigmas(5, total, 0.7));
   }
@@ -100,7 +103,8 @@ TEST_SUITE("sim::Simulation") {
     sim.run_tick();
     CHECK(sim.policy_in_effect(k_svc).kind == PolicyKind::TrafficRoute);
     CHECK(sim.weight_percent(k_svc, "kube-env") == doctest::Approx(25));
-    install(sim, route_json("MeshTCPRoute", "tcp", k_svc, subset_refs(k_svc, {{"vm-env", 50}, {"kube-env", 50}})));
+    install(sim,
+            route_json("MeshTCPRoute", "tcp", k_svc, subset_refs(k_svc, {{"vm-env", 50}, {"kube-env", 50}})));
     sim.run_tick();
     CHECK(sim.policy_in_effect(k_svc).kind == PolicyKind::MeshTCPRoute);
     CHECK(sim.weight_percent(k_svc, "kube-env") == doctest::Approx(50));
@@ -128,16 +132,19 @@ subsets:
     sim.run_tick();
     CHECK(sim.weight_percent(k_svc, "kube-env") == doctest::Approx(80));
     const double kube = static_cast<double>(delta_over(sim, "kube-env", 300).requests);
-    CHECK(std::abs(kube - 0.8 * 30000) <= binomial_sigmas(5, 30000, 0.8) + 100);  // +100: the vm share's variance
+    CHECK(std::abs(kube - 0.8 * 30000) <=
+          binomial_sigmas(5, 30000, 0.8) + 100);  // +100: the vm share's variance
     // The apex name selects every instance of the apex service.
-    install(sim, route_json("MeshHTTPRoute", "by-service", k_svc, R"({"kind":"MeshService","name":"api_default_svc_5000"})"));
+    install(sim, route_json("MeshHTTPRoute", "by-service", k_svc,
+                            R"({"kind":"MeshService","name":"api_default_svc_5000"})"));
     sim.run_tick();
     CHECK(sim.weight_percent(k_svc, "kube-env") == doctest::Approx(60));
   }
 
   TEST_CASE("a backend without endpoints drops its share") {
     Simulation sim(scenario_from(k_two_subsets));
-    const std::string refs = subset_refs(k_svc, {{"vm-env", 50}}) + R"(,{"kind":"MeshService","name":"gone","weight":50})";
+    const std::string refs =
+        subset_refs(k_svc, {{"vm-env", 50}}) + R"(,{"kind":"MeshService","name":"gone","weight":50})";
     install(sim, route_json("MeshHTTPRoute", "half", k_svc, refs));
     sim.run_tick();
     const auto unrouted_before = sim.unrouted(k_svc);
@@ -179,7 +186,8 @@ services:
       double cumulative = 0;
       for (std::size_t b = 0; b < k_latency_bounds_ms.size(); ++b) {
         cumulative += static_cast<double>(c.buckets[b]);
-        // A whole-millisecond latency v falls at or below the bound when the real one is below floor(bound) + 1.
+        // A whole-millisecond latency v falls at or below the bound when the real one is below floor(bound)
+        // + 1.
         const double p = dist.cdf(std::floor(k_latency_bounds_ms[b]) + 1);
         CAPTURE(k_latency_bounds_ms[b]);
         CHECK(std::abs(cumulative - p * n) <= binomial_sigmas(5, n, p) + 1e-9);
@@ -233,7 +241,7 @@ events:
     CHECK(sim.control_plane().status == 0);
     sim.advance(Millis(1000));
     const auto requests = sim.subset_counters(k_svc, "vm-env").requests;
-    sim.advance(Millis(300));  // ticks at 2.6 .. 2.8 s
+    sim.advance(Millis(300));                                          // ticks at 2.6 .. 2.8 s
     CHECK(sim.subset_counters(k_svc, "vm-env").requests == requests);  // rps 0 since 2 s
     CHECK(sim.active_instances(k_svc, "kube-env") == 1);
     sim.advance(Millis(200));  // ticks at 2.9 and 3.0 s
@@ -275,7 +283,8 @@ events:
 
   TEST_CASE("an invalid policy is refused and changes nothing") {
     Simulation sim(scenario_from(k_two_subsets));
-    const PolicyCheck check = sim.apply_policy(Json::parse(R"({"type":"MeshHTTPRoute","name":"x","spec":{"to":[
+    const PolicyCheck check =
+        sim.apply_policy(Json::parse(R"({"type":"MeshHTTPRoute","name":"x","spec":{"to":[
       {"targetRef":{"kind":"MeshService","name":"api_default_svc_5000"},
        "rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],
                  "default":{"backendRefs":[{"kind":"MeshServiceSubset","tags":{"env":"vm-env"}}]}}]}]}})"));

@@ -83,7 +83,8 @@ TEST_SUITE("sim::Scenario") {
   }
 
   TEST_CASE("the single-service shorthand and the defaults") {
-    const ScenarioParse p = parse_scenario("service: web_shop_svc_8080\nrps: 10\nsubsets: {a: {}, b: {instances: 4}}\n");
+    const ScenarioParse p =
+        parse_scenario("service: web_shop_svc_8080\nrps: 10\nsubsets: {a: {}, b: {instances: 4}}\n");
     INFO(diagnostics_of(p));
     REQUIRE(p.scenario);
     const Scenario& s = *p.scenario;
@@ -114,27 +115,36 @@ TEST_SUITE("sim::Scenario") {
       const char* expected;  // a whole diagnostic line
     };
     const Case cases[] = {
-        {"service: a\nsubsets: {x: {}}\nrsp: 3\n", "s.yaml:3:1: rsp: unknown field \"rsp\" (did you mean \"rps\"?)"},
-        {"service: a\nrps: -1\nsubsets: {x: {}}\n", "s.yaml:2:6: rps: must be between 0 and 1e7 requests per second"},
+        {"service: a\nsubsets: {x: {}}\nrsp: 3\n",
+         "s.yaml:3:1: rsp: unknown field \"rsp\" (did you mean \"rps\"?)"},
+        {"service: a\nrps: -1\nsubsets: {x: {}}\n",
+         "s.yaml:2:6: rps: must be between 0 and 1e7 requests per second"},
         {"service: a\nsubsets:\n  x: {errorRate: 1.5}\n",
          "s.yaml:3:18: subsets.x.errorRate: must be a fraction between 0 and 1"},
         {"service: a\nsubsets:\n  x: {latency: {median: 50ms, p99: 20ms}}\n",
          "s.yaml:3:36: subsets.x.latency.p99: must be at least the median (50ms)"},
         {"service: a\nsubsets:\n  x: {latency: {median: 50}}\n",
-         "s.yaml:3:25: subsets.x.latency.median: invalid duration \"50\": use Prometheus syntax like 250ms, 30s or "
+         "s.yaml:3:25: subsets.x.latency.median: invalid duration \"50\": use Prometheus syntax like 250ms, "
+         "30s or "
          "1m30s"},
-        {"service: a\nsubsets:\n  x: {latency: {median: 5ms}}\n", "s.yaml:3:16: subsets.x.latency.p99: is required"},
-        {"service: a\nrps: 5\n", "s.yaml:1:1: subsets: is required: at least one subset (tag value -> settings)"},
-        {"service: a\nsubsets:\n  x: {instances: two}\n", "s.yaml:3:18: subsets.x.instances: must be an integer, not \"two\""},
+        {"service: a\nsubsets:\n  x: {latency: {median: 5ms}}\n",
+         "s.yaml:3:16: subsets.x.latency.p99: is required"},
+        {"service: a\nrps: 5\n",
+         "s.yaml:1:1: subsets: is required: at least one subset (tag value -> settings)"},
+        {"service: a\nsubsets:\n  x: {instances: two}\n",
+         "s.yaml:3:18: subsets.x.instances: must be an integer, not \"two\""},
         {"service: a b\nsubsets: {x: {}}\n",
-         "s.yaml:1:10: service: must be a Kuma tag value: alphanumeric characters, dots, dashes, colons and underscores"},
+         "s.yaml:1:10: service: must be a Kuma tag value: alphanumeric characters, dots, dashes, colons and "
+         "underscores"},
         {"services:\n  - {name: a, subsets: {x: {}}}\n  - {name: a, subsets: {y: {}}}\n",
          "s.yaml:3:5: services[1].name: duplicate service \"a\""},
         {"tagKey: kuma.io/service\nservice: a\nsubsets: {x: {}}\n",
-         "s.yaml:1:9: tagKey: must be a Kuma tag name other than kuma.io/service: alphanumeric characters, dots, "
+         "s.yaml:1:9: tagKey: must be a Kuma tag name other than kuma.io/service: alphanumeric characters, "
+         "dots, "
          "dashes, colons, slashes and underscores"},
         {"tagKey: mesh\nservice: a\nsubsets: {x: {}}\n",
-         "s.yaml:1:9: tagKey: \"mesh\" would clash with a label meshsim exports (mesh); pick another tag name"},
+         "s.yaml:1:9: tagKey: \"mesh\" would clash with a label meshsim exports (mesh); pick another tag "
+         "name"},
         {"mesh: Default\nservice: a\nsubsets: {x: {}}\n",
          "s.yaml:1:7: mesh: invalid characters. A lowercase RFC 1123 subdomain must consist of lower case "
          "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"},
@@ -144,7 +154,8 @@ TEST_SUITE("sim::Scenario") {
         {"services:\n  - {name: a, subsets: {x: {}}}\nservice: b\n",
          "s.yaml:2:3: services: use either `services` or the single-service shorthand (service, port, rps, "
          "subsets), not both"},
-        {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, whenWeight: {subset: x, atLeast: 5}, set: {rps: 1}}\n",
+        {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, whenWeight: {subset: x, atLeast: 5}, set: "
+         "{rps: 1}}\n",
          "s.yaml:4:5: events[0]: use either `at` or `whenWeight`, not both"},
         {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s}\n",
          "s.yaml:4:5: events[0]: needs exactly one action: `set` or `controlPlane`"},
@@ -154,9 +165,11 @@ TEST_SUITE("sim::Scenario") {
          "s.yaml:4:22: events[0].subset: no subset \"y\" in service a"},
         {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, set: {errorRate: 0.5}}\n",
          "s.yaml:4:5: events[0].subset: is required to change errorRate, latency or instances"},
-        {"service: a\nsubsets: {x: {}}\nevents:\n  - {whenWeight: {subset: x, atLeast: 150}, set: {rps: 1}}\n",
+        {"service: a\nsubsets: {x: {}}\nevents:\n  - {whenWeight: {subset: x, atLeast: 150}, set: {rps: "
+         "1}}\n",
          "s.yaml:4:39: events[0].whenWeight.atLeast: must be a percentage between 0 and 100"},
-        {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, controlPlane: {status: 503, delay: 1s, for: 1s}}\n",
+        {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, controlPlane: {status: 503, delay: 1s, for: "
+         "1s}}\n",
          "s.yaml:4:28: events[0].controlPlane: needs exactly one of status, delay, down"},
         {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, controlPlane: {status: 503}}\n",
          "s.yaml:4:28: events[0].controlPlane.for: is required: how long the control-plane fault lasts"},
@@ -169,8 +182,9 @@ TEST_SUITE("sim::Scenario") {
          "s.yaml:5:5: events[0].service: is required when the scenario has more than one service"},
         {"service: a\nsubsets: {x: {}}\nevents:\n  - {at: 1s, service: zz, set: {rps: 1}}\n",
          "s.yaml:4:23: events[0].service: no service \"zz\" in the scenario"},
-        {"service: a\nsubsets:\n  x: {serviceName: a}\n", "s.yaml:3:20: subsets.x.serviceName: must differ from the "
-                                                             "service's own name"},
+        {"service: a\nsubsets:\n  x: {serviceName: a}\n",
+         "s.yaml:3:20: subsets.x.serviceName: must differ from the "
+         "service's own name"},
         {"service: a\nsubsets: {x: {}\n", "s.yaml:3:1: invalid YAML: end of map flow not found"},
         {"service: a\nsubsets: {x: {}}\nservice: b\n", "s.yaml:3:1: service: duplicate key"},
     };
