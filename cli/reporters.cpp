@@ -79,13 +79,13 @@ void LineReporter::report(const planner::Plan& plan, const planner::EngineEvent&
   if (e.kind == Kind::Evaluated) {
     // One line per evaluation; every gate on its own line when verbose or when any gate is not passing.
     std::string verdicts;
-    bool all_pass = true;
+    bool trouble = false;  // a FAIL or an ERROR: worth every detail
     for (const auto& g : e.gates) {
       verdicts += (verdicts.empty() ? "" : ", ") + g.slo + " " + planner::to_string(g.verdict);
-      all_pass = all_pass && g.verdict == planner::Verdict::Pass;
+      trouble = trouble || g.verdict == planner::Verdict::Fail || g.verdict == planner::Verdict::Error;
     }
     m_out << prefix << "evaluated at " << planner::format_weight(e.state ? e.state->weight : 0) << "%: " << verdicts << "\n";
-    if (m_verbose || !all_pass) {
+    if (m_verbose || trouble) {
       for (const auto& g : e.gates) m_out << prefix << "  " << gate_line(g) << "\n";
     }
   } else {
