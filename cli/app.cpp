@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/completion.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/output.hpp"
 #include "meshmove/version.hpp"
@@ -44,6 +45,39 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
                  "~/.local/state/meshmove)")
       ->envname("MESHMOVE_STATE_DIR")
       ->option_text("DIR");
+}
+
+// The command definitions as plain data, for the completion scripts.
+CommandSpec spec_of(const CLI::App& app, bool top) {
+  CommandSpec c;
+  c.name = top ? "" : app.get_name();
+  c.description = app.get_description();
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_positional()) {
+      c.takes_plans = true;
+      continue;
+    }
+    OptionSpec spec;
+    for (const auto& n : o->get_snames()) spec.names.push_back("-" + n);
+    for (const auto& n : o->get_lnames()) spec.names.push_back("--" + n);
+    if (spec.names.empty()) continue;
+    spec.description = o->get_description();
+    spec.takes_value = o->get_expected_max() > 0;
+    const std::string text = o->get_option_text();
+    if (text.find('|') != std::string::npos) {
+      std::string word;
+      for (char ch : text + "|") {
+        if (ch == '|') {
+          spec.choices.push_back(word);
+          word.clear();
+        } else {
+          word += ch;
+        }
+      }
+    }
+    c.options.push_back(spec);
+  }
+  return c;
 }
 
 }  // namespace
@@ -148,6 +182,14 @@ int run(int argc, char** argv) {
   promote_cmd->add_flag("--adopt", promote.adopt, "Overwrite a policy meshmove does not own, or drifted weights");
   promote_cmd->add_option("--reason", promote.reason, "Why; recorded in the journal");
 
+  std::string completion_shell;
+  auto* completion_cmd = app.add_subcommand(
+      "completion", "Print a shell completion script (bash or zsh), generated from these definitions");
+  completion_cmd->add_option("SHELL", completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  completion_cmd->footer("bash: source <(meshmove completion bash)   zsh: meshmove completion zsh > ~/.zfunc/_meshmove");
+
   Output out(global, std::cout, std::cerr);
   try {
     app.parse(argc, argv);
@@ -168,6 +210,19 @@ int run(int argc, char** argv) {
     if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
     if (check_cmd->parsed()) return cmd_check(out, check);
     if (apply_cmd->parsed()) return cmd_apply(out, apply);
+    if (completion_cmd->parsed()) {
+      const CommandSpec top = spec_of(app, true);
+      std::vector<CommandSpec> commands;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        commands.push_back(spec_of(*sub, false));
+        if (sub->get_name() == "completion") {
+          commands.back().takes_plans = false;
+          commands.back().words = {"bash", "zsh"};
+        }
+      }
+      std::cout << (completion_shell == "bash" ? bash_completion(top, commands) : zsh_completion(top, commands));
+      return to_int(ExitCode::Done);
+    }
     if (status_cmd->parsed()) return cmd_status(out, status);
     if (history_cmd->parsed()) return cmd_history(out, history);
     if (pause_cmd->parsed()) return cmd_pause(out, pause);

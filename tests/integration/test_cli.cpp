@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 
 #include "tests/support/process.hpp"
 
@@ -43,7 +45,7 @@ TEST_SUITE("cli") {
     const auto plan = dir.write("broken.yaml", text);
     const auto r = meshmove_cli({"validate", plan.string()});
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find(plan.string() + ":18:7: bake: '10' has no unit; write a duration such as 10s or 10m") !=
+    CHECK(r.err.find(plan.string() + ":17:7: bake: '10' has no unit; write a duration such as 10s or 10m") !=
           std::string::npos);
   }
 
@@ -142,5 +144,61 @@ TEST_SUITE("cli") {
     r = meshmove_cli({"plan", "--offline", "--start", "yesterday", source("plans/vm-to-kube.yaml").string()});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("RFC 3339") != std::string::npos);
+  }
+}
+
+TEST_SUITE("cli::completion") {
+  TEST_CASE("bash and zsh completions name every subcommand and flag") {
+    const auto help = meshmove_cli({"--help"});
+    REQUIRE(help.exit_code == 0);
+    // The subcommands, from the help text.
+    std::vector<std::string> commands;
+    const auto at = help.out.find("Subcommands:");
+    REQUIRE(at != std::string::npos);
+    std::istringstream in(help.out.substr(at));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+      std::istringstream words(line);
+      std::string name;
+      words >> name;
+      commands.push_back(name);
+    }
+    REQUIRE(commands.size() >= 11);
+    const auto bash = meshmove_cli({"completion", "bash"});
+    const auto zsh = meshmove_cli({"completion", "zsh"});
+    REQUIRE(bash.exit_code == 0);
+    REQUIRE(zsh.exit_code == 0);
+    const std::regex flag(R"((^|[\s,\[])(--[a-z][a-z-]+|-[a-zA-Z])\b)");
+    std::size_t flags = 0;
+    for (const auto& cmd : commands) {
+      CAPTURE(cmd);
+      CHECK(bash.out.find(cmd) != std::string::npos);
+      CHECK(zsh.out.find("'" + cmd + ":") != std::string::npos);
+      const auto sub = meshmove_cli({cmd, "--help"});
+      REQUIRE(sub.exit_code == 0);
+      for (std::sregex_iterator it(sub.out.begin(), sub.out.end(), flag), end; it != end; ++it) {
+        const std::string f = (*it)[2];
+        CAPTURE(f);
+        CHECK(bash.out.find(f) != std::string::npos);
+        CHECK(zsh.out.find(f) != std::string::npos);
+        ++flags;
+      }
+    }
+    CHECK(flags > 40);
+    // The bash script is valid bash and completes commands, flags and values.
+    TempDir dir;
+    const auto script = dir.write("meshmove.bash", bash.out);
+    const auto r = run({"bash", "-c",
+                        "source " + script.string() +
+                            "; COMP_WORDS=(meshmove ap); COMP_CWORD=1; _meshmove; echo \"${COMPREPLY[*]}\";"
+                            " COMP_WORDS=(meshmove apply --onc); COMP_CWORD=2; _meshmove; echo \"${COMPREPLY[*]}\";"
+                            " COMP_WORDS=(meshmove -o ''); COMP_CWORD=2; _meshmove; echo \"${COMPREPLY[*]}\""});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "apply\n--once\ntext json\n");
+    if (run({"sh", "-c", "command -v zsh"}).exit_code == 0) {
+      const auto zfile = dir.write("_meshmove", zsh.out);
+      CHECK(run({"zsh", "-n", zfile.string()}).exit_code == 0);
+    }
   }
 }
