@@ -39,9 +39,12 @@ constexpr std::array<planner::Verdict, 4> k_verdicts = {planner::Verdict::Pass, 
 
 std::vector<std::string> sets_of(planner::SetSelector s) {
   switch (s) {
-    case planner::SetSelector::To: return {"to"};
-    case planner::SetSelector::From: return {"from"};
-    case planner::SetSelector::Both: return {"to", "from"};
+    case planner::SetSelector::To:
+      return {"to"};
+    case planner::SetSelector::From:
+      return {"from"};
+    case planner::SetSelector::Both:
+      return {"to", "from"};
   }
   return {"to"};
 }
@@ -110,14 +113,16 @@ struct Telemetry::Impl {
   prometheus::Family<prometheus::Gauge>& weight =
       prometheus::BuildGauge()
           .Name("meshmove_migration_weight")
-          .Help("Percent of the service's traffic that meshmove routes to each instance set (from: the VMs, "
-                "to: Kubernetes), as last written and verified")
+          .Help(
+              "Percent of the service's traffic that meshmove routes to each instance set (from: the VMs, "
+              "to: Kubernetes), as last written and verified")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& phase =
       prometheus::BuildGauge()
           .Name("meshmove_migration_phase")
-          .Help("1 for the migration's current phase, 0 for the others (pending, ramping, paused, promoted, "
-                "rolled-back)")
+          .Help(
+              "1 for the migration's current phase, 0 for the others (pending, ramping, paused, promoted, "
+              "rolled-back)")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& step =
       prometheus::BuildGauge()
@@ -127,8 +132,9 @@ struct Telemetry::Impl {
   prometheus::Family<prometheus::Gauge>& gate_value =
       prometheus::BuildGauge()
           .Name("meshmove_gate_value")
-          .Help("Latest point estimate of each SLO gate, in the SLO's unit (error rate: fraction; latency: "
-                "milliseconds or fraction of slow requests; custom: the query's value)")
+          .Help(
+              "Latest point estimate of each SLO gate, in the SLO's unit (error rate: fraction; latency: "
+              "milliseconds or fraction of slow requests; custom: the query's value)")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& verdicts =
       prometheus::BuildCounter()
@@ -140,11 +146,10 @@ struct Telemetry::Impl {
           .Name("meshmove_transitions_total")
           .Help("Traffic policy writes that meshmove made and verified (pin, advance, rollback)")
           .Register(*registry);
-  prometheus::Family<prometheus::Counter>& rollbacks =
-      prometheus::BuildCounter()
-          .Name("meshmove_rollbacks_total")
-          .Help("Migrations rolled back to the from set")
-          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rollbacks = prometheus::BuildCounter()
+                                                           .Name("meshmove_rollbacks_total")
+                                                           .Help("Migrations rolled back to the from set")
+                                                           .Register(*registry);
   prometheus::Family<prometheus::Counter>& control_plane =
       prometheus::BuildCounter()
           .Name("meshmove_control_plane_requests_total")
@@ -169,7 +174,8 @@ struct Telemetry::Impl {
     auto [it, fresh] = subsets.try_emplace(m, plan.from, plan.to);
     if (!fresh && it->second != std::make_pair(plan.from, plan.to)) {
       // The plan's subsets changed: drop the weight series named after the old ones.
-      for (const auto& [set, subset] : {std::pair{"from", it->second.first}, std::pair{"to", it->second.second}}) {
+      for (const auto& [set, subset] :
+           {std::pair{"from", it->second.first}, std::pair{"to", it->second.second}}) {
         const prometheus::Labels labels{{"migration", m}, {"set", set}, {"subset", subset}};
         if (weight.Has(labels)) weight.Remove(&weight.Add(labels));
       }
@@ -180,7 +186,8 @@ struct Telemetry::Impl {
     weight.Add({{"migration", m}, {"set", "from"}, {"subset", plan.from}}).Set(100);
     weight.Add({{"migration", m}, {"set", "to"}, {"subset", plan.to}}).Set(0);
     for (const auto p : k_phases) {
-      phase.Add({{"migration", m}, {"phase", planner::to_string(p)}}).Set(p == planner::Phase::Pending ? 1 : 0);
+      phase.Add({{"migration", m}, {"phase", planner::to_string(p)}})
+          .Set(p == planner::Phase::Pending ? 1 : 0);
     }
     step.Add({{"migration", m}}).Set(-1);
     transitions.Add({{"migration", m}});
@@ -245,7 +252,11 @@ void Telemetry::report(const planner::Plan& plan, const planner::EngineEvent& ev
   if (event.kind == Kind::Evaluated) {
     for (const auto& g : event.gates) {
       t.ensure_verdicts(plan.name, g.slo, g.set);
-      t.verdicts.Add({{"migration", plan.name}, {"slo", g.slo}, {"set", g.set}, {"verdict", planner::to_string(g.verdict)}})
+      t.verdicts
+          .Add({{"migration", plan.name},
+                {"slo", g.slo},
+                {"set", g.set},
+                {"verdict", planner::to_string(g.verdict)}})
           .Increment();
       t.set_gate_value(plan.name, g.slo, g.set, g.value);
     }
@@ -278,8 +289,10 @@ planner::Result<int> Telemetry::serve(const std::string& address) {
     t.exposer = std::move(exposer);
     return ports.front();
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::Config, "cannot serve metrics on " + address + ": " + e.what() +
-                                             " (is the port in use? give HOST:PORT, e.g. 127.0.0.1:9464)");
+    return make_error(ErrorKind::Config, "cannot serve metrics on " + address +
+                                             ": the port is in use or the address is not HOST:PORT such as "
+                                             "127.0.0.1:9464 (" +
+                                             e.what() + ")");
   }
 }
 
@@ -296,7 +309,8 @@ planner::Status Telemetry::write_file(const std::string& path) const {
   const std::string body = text();
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!target.has_filename()) return make_error(ErrorKind::Config, "the metrics file " + path + " names no file");
+  if (!target.has_filename())
+    return make_error(ErrorKind::Config, "the metrics file " + path + " names no file");
   std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
   const auto fail = [&](const std::string& what) -> planner::Status {
     return make_error(ErrorKind::Config, "cannot write the metrics file " + path + ": " + what);
@@ -337,14 +351,17 @@ planner::Status Telemetry::write_file(const std::string& path) const {
 }
 
 planner::Status Telemetry::push(const std::string& gateway_url, const std::string& job,
-                                const std::map<std::string, std::string>& grouping, planner::Duration timeout) const {
+                                const std::map<std::string, std::string>& grouping,
+                                planner::Duration timeout) const {
   const auto address = parse_gateway_url(gateway_url);
   if (!address) {
-    return make_error(ErrorKind::Config, "the Pushgateway URL is not http(s)://HOST[:PORT][/PREFIX]: " +
-                                             (gateway_url.find('@') == std::string::npos ? gateway_url : "[redacted]"));
+    return make_error(ErrorKind::Config,
+                      "the Pushgateway URL is not http(s)://HOST[:PORT][/PREFIX]: " +
+                          (gateway_url.find('@') == std::string::npos ? gateway_url : "[redacted]"));
   }
   const auto bad_segment = [](const std::string& s) { return s.empty() || s.find('/') != std::string::npos; };
-  if (bad_segment(job)) return make_error(ErrorKind::Config, "the Pushgateway job name must be non-empty without '/'");
+  if (bad_segment(job))
+    return make_error(ErrorKind::Config, "the Pushgateway job name must be non-empty without '/'");
   for (const auto& [name, value] : grouping) {
     if (bad_segment(name) || bad_segment(value)) {
       return make_error(ErrorKind::Config, "the Pushgateway grouping label " + name + "=" + value +
@@ -356,8 +373,8 @@ planner::Status Telemetry::push(const std::string& gateway_url, const std::strin
   std::shared_ptr<prometheus::Gateway> gateway;
   std::thread worker;
   try {
-    gateway = std::make_shared<prometheus::Gateway>(address->host, address->port, job, grouping, address->username,
-                                                    address->password);
+    gateway = std::make_shared<prometheus::Gateway>(address->host, address->port, job, grouping,
+                                                    address->username, address->password);
     gateway->RegisterCollectable(m_impl->registry);
     // The thread owns what it uses, so that it may outlive this call (and this object) after a timeout.
     worker = std::thread([outcome, gateway, registry = m_impl->registry] {
@@ -388,7 +405,8 @@ planner::Status Telemetry::push(const std::string& gateway_url, const std::strin
   const std::string exception = outcome->exception;
   lock.unlock();
   worker.join();
-  if (!exception.empty()) return make_error(ErrorKind::Unavailable, "cannot push to " + where + ": " + exception);
+  if (!exception.empty())
+    return make_error(ErrorKind::Unavailable, "cannot push to " + where + ": " + exception);
   if (status < 0) {
     return make_error(ErrorKind::Unavailable,
                       "cannot push to " + where + ": " + curl_easy_strerror(static_cast<CURLcode>(-status)));

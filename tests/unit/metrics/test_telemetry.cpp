@@ -60,7 +60,8 @@ EngineEvent event(EngineEvent::Kind kind, const planner::MigrationState& s) {
   return e;
 }
 
-planner::GateEvaluation gate(const std::string& slo, const std::string& set, Verdict v, std::optional<double> value) {
+planner::GateEvaluation gate(const std::string& slo, const std::string& set, Verdict v,
+                             std::optional<double> value) {
   planner::GateEvaluation g;
   g.slo = slo;
   g.set = set;
@@ -84,14 +85,17 @@ bool has_sample(const std::string& text, const std::string& line) {
   return std::find(all.begin(), all.end(), line) != all.end();
 }
 
-bool mentions(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool mentions(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 }  // namespace
 
 TEST_SUITE("metrics::telemetry") {
   TEST_CASE("build info from the start; HELP and TYPE for every family") {
     metrics::Telemetry t;
-    CHECK(samples(t.text()) == std::vector<std::string>{std::string("meshmove_build_info{version=\"") + k_version + "\"} 1"});
+    CHECK(samples(t.text()) ==
+          std::vector<std::string>{std::string("meshmove_build_info{version=\"") + k_version + "\"} 1"});
     const auto plan = sample_plan();
     const auto s = state_at(planner::Phase::Ramping, 1000, 0);
     auto e = event(EngineEvent::Kind::Evaluated, s);
@@ -99,11 +103,11 @@ TEST_SUITE("metrics::telemetry") {
     t.report(plan, e);
     t.count_control_plane_response(200);
     const std::string text = t.text();
-    for (const std::string family : {"meshmove_build_info gauge", "meshmove_migration_weight gauge",
-                                     "meshmove_migration_phase gauge", "meshmove_migration_step gauge",
-                                     "meshmove_gate_value gauge", "meshmove_gate_verdicts_total counter",
-                                     "meshmove_transitions_total counter", "meshmove_rollbacks_total counter",
-                                     "meshmove_control_plane_requests_total counter"}) {
+    for (const std::string family :
+         {"meshmove_build_info gauge", "meshmove_migration_weight gauge", "meshmove_migration_phase gauge",
+          "meshmove_migration_step gauge", "meshmove_gate_value gauge",
+          "meshmove_gate_verdicts_total counter", "meshmove_transitions_total counter",
+          "meshmove_rollbacks_total counter", "meshmove_control_plane_requests_total counter"}) {
       CAPTURE(family);
       CHECK(mentions(text, "# TYPE " + family + "\n"));
       CHECK(mentions(text, "# HELP " + family.substr(0, family.find(' ')) + " "));
@@ -118,11 +122,14 @@ TEST_SUITE("metrics::telemetry") {
     t.report(plan, event(EngineEvent::Kind::Started, s));
     const std::string text = t.text();
     CAPTURE(text);
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 100)"));
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 0)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 100)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 0)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="pending"} 1)"));
     for (const char* p : {"ramping", "paused", "promoted", "rolled-back"}) {
-      CHECK(has_sample(text, std::string(R"(meshmove_migration_phase{migration="orders-to-kube",phase=")") + p + "\"} 0"));
+      CHECK(has_sample(
+          text, std::string(R"(meshmove_migration_phase{migration="orders-to-kube",phase=")") + p + "\"} 0"));
     }
     CHECK(has_sample(text, R"(meshmove_migration_step{migration="orders-to-kube"} -1)"));
     CHECK(has_sample(text, R"(meshmove_transitions_total{migration="orders-to-kube"} 0)"));
@@ -130,8 +137,16 @@ TEST_SUITE("metrics::telemetry") {
     // Every verdict of every gate (p99 is judged for both sets) starts at 0, so increase() sees the first.
     for (const char* v : {"PASS", "FAIL", "HOLD", "ERROR"}) {
       CAPTURE(v);
-      CHECK(has_sample(text, std::string(R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict=")") + v + "\"} 0"));
-      CHECK(has_sample(text, std::string(R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict=")") + v + "\"} 0"));
+      CHECK(has_sample(
+          text,
+          std::string(
+              R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict=")") +
+              v + "\"} 0"));
+      CHECK(has_sample(
+          text,
+          std::string(
+              R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict=")") +
+              v + "\"} 0"));
       CHECK_FALSE(mentions(text, std::string(R"(set="from",slo="errors",verdict=")") + v));
     }
     CHECK_FALSE(mentions(text, "meshmove_gate_value{"));  // no estimate yet
@@ -161,15 +176,19 @@ TEST_SUITE("metrics::telemetry") {
     t.report(plan, first);
     std::string text = t.text();
     CAPTURE(text);
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 10)"));
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 90)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 10)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 90)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="ramping"} 1)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="pending"} 0)"));
     CHECK(has_sample(text, R"(meshmove_migration_step{migration="orders-to-kube"} 0)"));
     CHECK(has_sample(text, R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="errors"} 0.002)"));
     CHECK(has_sample(text, R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="p99"} 250)"));
     CHECK_FALSE(mentions(text, R"(meshmove_gate_value{migration="orders-to-kube",set="from",slo="p99"})"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict="HOLD"} 1)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict="HOLD"} 1)"));
 
     auto second = event(EngineEvent::Kind::Evaluated, s);
     second.gates = {gate("errors", "to", Verdict::Fail, 0.05), gate("p99", "to", Verdict::Fail, 300),
@@ -183,18 +202,30 @@ TEST_SUITE("metrics::telemetry") {
     t.report(plan, rollback);
 
     text = t.text();
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 0)"));
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 100)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 0)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm"} 100)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="rolled-back"} 1)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="ramping"} 0)"));
     CHECK(has_sample(text, R"(meshmove_migration_step{migration="orders-to-kube"} -1)"));
     CHECK(has_sample(text, R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="errors"} 0.05)"));
     CHECK(has_sample(text, R"(meshmove_gate_value{migration="orders-to-kube",set="from",slo="p99"} 120)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="PASS"} 1)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="FAIL"} 1)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="p99",verdict="FAIL"} 2)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict="PASS"} 1)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="HOLD"} 0)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="PASS"} 1)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="FAIL"} 1)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="p99",verdict="FAIL"} 2)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="from",slo="p99",verdict="PASS"} 1)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="HOLD"} 0)"));
     CHECK(has_sample(text, R"(meshmove_transitions_total{migration="orders-to-kube"} 3)"));
     CHECK(has_sample(text, R"(meshmove_rollbacks_total{migration="orders-to-kube"} 1)"));
   }
@@ -225,8 +256,10 @@ TEST_SUITE("metrics::telemetry") {
     t.report(a, event(EngineEvent::Kind::Promoted, sa));
     t.report(b, event(EngineEvent::Kind::Paused, sb));
     const std::string text = t.text();
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 100)"));
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="billing-to-kube",set="from",subset="vm-billing"} 50)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 100)"));
+    CHECK(has_sample(
+        text, R"(meshmove_migration_weight{migration="billing-to-kube",set="from",subset="vm-billing"} 50)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="promoted"} 1)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="billing-to-kube",phase="paused"} 1)"));
     CHECK(has_sample(text, R"(meshmove_migration_step{migration="billing-to-kube"} 1)"));
@@ -241,7 +274,8 @@ TEST_SUITE("metrics::telemetry") {
     t.report(plan, event(EngineEvent::Kind::Started, s));
     const std::string text = t.text();
     CHECK_FALSE(mentions(text, R"(subset="vm")"));
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm-new"} 75)"));
+    CHECK(has_sample(
+        text, R"(meshmove_migration_weight{migration="orders-to-kube",set="from",subset="vm-new"} 75)"));
   }
 
   TEST_CASE("record_state shows a saved state without counting anything") {
@@ -252,11 +286,14 @@ TEST_SUITE("metrics::telemetry") {
     s.last_verdicts.push_back({"errors", "to", "HOLD", 0.004, 0.01, 80.0, "too few requests", {}});
     t.record_state(plan, s);
     const std::string text = t.text();
-    CHECK(has_sample(text, R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 50)"));
+    CHECK(has_sample(text,
+                     R"(meshmove_migration_weight{migration="orders-to-kube",set="to",subset="kube"} 50)"));
     CHECK(has_sample(text, R"(meshmove_migration_phase{migration="orders-to-kube",phase="paused"} 1)"));
     CHECK(has_sample(text, R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="errors"} 0.004)"));
     CHECK(has_sample(text, R"(meshmove_transitions_total{migration="orders-to-kube"} 0)"));
-    CHECK(has_sample(text, R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="HOLD"} 0)"));
+    CHECK(has_sample(
+        text,
+        R"(meshmove_gate_verdicts_total{migration="orders-to-kube",set="to",slo="errors",verdict="HOLD"} 0)"));
   }
 
   TEST_CASE("control plane responses are counted by status code, 0 for no response") {
@@ -279,7 +316,9 @@ TEST_SUITE("metrics::telemetry") {
     auto e = event(EngineEvent::Kind::Evaluated, s);
     e.gates = {gate(plan.gates.slos[0].name, "to", Verdict::Pass, 0.001)};
     t.report(plan, e);
-    CHECK(has_sample(t.text(), R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="quote\" back\\slash"} 0.001)"));
+    CHECK(has_sample(
+        t.text(),
+        R"(meshmove_gate_value{migration="orders-to-kube",set="to",slo="quote\" back\\slash"} 0.001)"));
   }
 
   TEST_CASE("the written file replaces the old one atomically, is world-readable, and promtool accepts it") {
