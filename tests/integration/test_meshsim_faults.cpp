@@ -28,7 +28,7 @@ HttpOptions quick() {
 TEST_SUITE("meshsim") {
   TEST_CASE("an injected 503 burst answers std-errors, spares /_sim, and ends") {
     Meshsim sim(k_scenario);
-    sim.inject(json::parse(R"({"controlPlane": {"status": 503, "for": "2s"}})"));
+    sim.inject(json::parse(R"({"controlPlane": {"status": 503, "for": "5s"}})"));
     HttpResponse r;
     REQUIRE(
         wait_until([&] { return (r = http_get(sim.api_url() + "/meshes", quick())).status == 503; }, 15s));
@@ -40,7 +40,7 @@ TEST_SUITE("meshsim") {
     CHECK(http_request("PUT", sim.api_url() + "/meshes/default/meshhttproutes/x", "{}", quick()).status ==
           503);
     CHECK(wait_until([&] { return http_get(sim.api_url() + "/meshes", quick()).status == 200; }, 20s));
-    CHECK(sim.state()["firedEvents"][0]["description"] == "injected: control plane status 503 for 2s");
+    CHECK(sim.state()["firedEvents"][0]["description"] == "injected: control plane status 503 for 5s");
   }
 
   TEST_CASE("an injected delay slows every API answer for its duration") {
@@ -64,7 +64,7 @@ TEST_SUITE("meshsim") {
     Meshsim sim(k_scenario);
     const std::string url = sim.api_url() + "/";
     REQUIRE(http_get(url, quick()).status == 200);
-    sim.inject(json::parse(R"({"controlPlane": {"down": true, "for": "3s"}})"));
+    sim.inject(json::parse(R"({"controlPlane": {"down": true, "for": "5s"}})"));
     HttpResponse refused;
     REQUIRE(wait_until([&] { return (refused = http_get(url, quick())).status == 0; }, 15s));
     CHECK(refused.error.find("Connection") != std::string::npos);

@@ -43,10 +43,12 @@ HttpOptions Meshsim::api_http_options() const {
 }
 
 HttpResponse Meshsim::api(const std::string& method, const std::string& path, const std::string& body) const {
+  drain();
   return http_request(method, m_api_url + path, body, api_http_options());
 }
 
 nlohmann::json Meshsim::state() const {
+  drain();
   const HttpResponse r = http_get(m_metrics_url + "/_sim/state");
   if (r.status != 200)
     throw std::runtime_error("GET /_sim/state: " + std::to_string(r.status) + " " + r.error + r.body);
@@ -54,6 +56,7 @@ nlohmann::json Meshsim::state() const {
 }
 
 void Meshsim::inject(const nlohmann::json& event) const {
+  drain();
   const HttpResponse r = http_request("POST", m_metrics_url + "/_sim/events", event.dump());
   if (r.status != 202) {
     throw std::runtime_error("POST /_sim/events: " + std::to_string(r.status) + " " + r.error + r.body);

@@ -70,8 +70,10 @@ class Meshsim {
   Process& process() { return m_process; }
 
  private:
+  void drain() const { (void)m_process.err(); }  // keeps meshsim's stderr pipe from filling up
+
   std::unique_ptr<TempDir> m_dir;
-  Process m_process;
+  mutable Process m_process;
   MeshsimOptions m_options;
   int m_api_port = 0;
   int m_metrics_port = 0;
