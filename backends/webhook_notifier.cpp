@@ -71,16 +71,22 @@ nlohmann::json optional_number(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
-// Replaces the secret URL, and its path on its own, by "[redacted]" wherever a message quotes them.
+// Replaces the secret URL, its path, and each long path segment (a token a receiver may quote on its
+// own) by "[redacted]" wherever a message quotes them.
 std::string scrub(std::string line, const std::string& url) {
   std::vector<std::string> secrets{url};
   if (const auto scheme = url.find("://"); scheme != std::string::npos) {
     if (const auto path = url.find('/', scheme + 3); path != std::string::npos && url.size() - path > 1) {
-      secrets.push_back(url.substr(path + 1));
+      const std::string rest = url.substr(path + 1);
+      secrets.push_back(rest);
+      for (std::size_t b = 0; b < rest.size();) {
+        const auto e = std::min(rest.find_first_of("/?&=#", b), rest.size());
+        if (e - b >= 16) secrets.push_back(rest.substr(b, e - b));
+        b = e + 1;
+      }
     }
   }
   for (const auto& secret : secrets) {
-    if (secret.empty()) continue;
     for (std::size_t p; (p = line.find(secret)) != std::string::npos;)
       line.replace(p, secret.size(), "[redacted]");
   }

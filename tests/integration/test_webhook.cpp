@@ -46,8 +46,10 @@ class Receiver {
         res.status = m_statuses.front();
         m_statuses.pop_front();
       }
-      // An error body that quotes the request path, as some receivers do.
-      res.set_content(res.status == 200 ? "ok" : "no such hook: " + req.path, "text/plain");
+      // An error body that quotes the request path, and the token on its own, as some receivers do.
+      const std::string token = req.path.substr(req.path.rfind('/') + 1);
+      res.set_content(res.status == 200 ? "ok" : "no such hook: " + req.path + " (token " + token + ")",
+                      "text/plain");
     });
     m_port = m_server.bind_to_any_port("127.0.0.1");
     REQUIRE(m_port > 0);
@@ -310,6 +312,26 @@ TEST_SUITE("integration::webhook") {
     CHECK(receiver.received().size() == 2);
   }
 
+  TEST_CASE("destruction drops what is queued, logs it, and waits only for the request in flight") {
+    Receiver receiver;
+    receiver.hold();
+    cli::SystemClock clock;
+    Log log;
+    // The held request ends at its 1 s timeout (no retries), which is all the destructor waits for.
+    const auto plan = sample_plan({target(receiver.url(), {}, 0, std::chrono::seconds(1))});
+    auto notifier = backends::make_webhook_notifier(clock, log.sink());
+    const auto s = state(planner::Phase::Ramping, 1000, 0);
+    notifier->notify(plan, event(EngineEvent::Kind::Started, s, "first"));
+    REQUIRE(receiver.wait_for_requests(1, std::chrono::seconds(30)));
+    notifier->notify(plan, event(EngineEvent::Kind::Paused, s, "second", 1));
+    notifier->notify(plan, event(EngineEvent::Kind::Promoted, s, "third", 2));
+    notifier.reset();
+    CHECK(log.count("dropped 2 webhook notification(s) not sent before exit") == 1);
+    CHECK(log.count("(start of orders-to-kube)") == 1);  // the timed-out request is logged as failed
+    receiver.release();
+    CHECK(receiver.received().size() == 1);
+  }
+
   TEST_CASE("a receiver that is down: notify() returns, the failure is logged once after the retries") {
     cli::SystemClock clock;
     Log log;
@@ -326,7 +348,7 @@ TEST_SUITE("integration::webhook") {
   }
 
   TEST_CASE("a URL from urlFile is used and never appears in a log line") {
-    const std::string secret_path = "/services/T0SECRET/B0SECRET/xoxSECRETTOKEN";
+    const std::string secret_path = "/services/T0SECRET/B0SECRET/xoxSECRETTOKEN0123456789";
     testsupport::TempDir dir;
     cli::SystemClock clock;
     Log log;
