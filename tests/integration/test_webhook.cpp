@@ -221,7 +221,7 @@ TEST_SUITE("integration::webhook") {
     CHECK(log.lines.empty());
   }
 
-  TEST_CASE("a 500 is retried and the retry carries the same id; a 400 is not retried") {
+  TEST_CASE("a 500 is retried and the retry carries the same id but a 400 is not retried") {
     cli::SystemClock clock;
     Log log;
     const auto s = state(planner::Phase::Promoted, 10000, 2);
@@ -261,7 +261,7 @@ TEST_SUITE("integration::webhook") {
     }
   }
 
-  TEST_CASE("a receiver that does not answer never blocks notify(); the full queue drops its oldest") {
+  TEST_CASE("a receiver that does not answer never blocks notify() and the full queue drops its oldest") {
     Receiver receiver;
     receiver.hold();
     cli::SystemClock clock;

@@ -161,7 +161,7 @@ TEST_SUITE("backends::webhook_notifier") {
     CHECK(j["text"] == "meshmove: orders-to-kube stepped back: 10% to kube (step 1 of 3) - stepped rollback");
   }
 
-  TEST_CASE("gates of the event itself are preferred; a start carries no earlier verdicts") {
+  TEST_CASE("gates of the event itself are preferred but a start carries no earlier verdicts") {
     const auto plan = sample_plan();
     auto s = sample_state(planner::Phase::Ramping, 1000, 0);
     s.last_verdicts.push_back({"old", "to", "PASS", 0.0, 0.01, 10.0, "earlier", {}});
@@ -211,7 +211,7 @@ TEST_SUITE("backends::webhook_notifier") {
     CHECK(notifier->flush(std::chrono::seconds(30)) == 0);
   }
 
-  TEST_CASE("only wanted events are queued; an unreadable urlFile is logged by name and counted") {
+  TEST_CASE("only wanted events are queued and an unreadable urlFile is logged by name and counted") {
     testsupport::FakeClock clock(utc(2026, 11, 25));
     Log log;
     auto plan = sample_plan();

@@ -92,7 +92,7 @@ bool mentions(const std::string& text, const std::string& needle) {
 }  // namespace
 
 TEST_SUITE("metrics::telemetry") {
-  TEST_CASE("build info from the start; HELP and TYPE for every family") {
+  TEST_CASE("build info from the start and HELP and TYPE for every family") {
     metrics::Telemetry t;
     CHECK(samples(t.text()) ==
           std::vector<std::string>{std::string("meshmove_build_info{version=\"") + k_version + "\"} 1"});
