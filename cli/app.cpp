@@ -8,7 +8,10 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "backends/webhook_notifier.hpp"
 #include "cli/completion.hpp"
+#include "cli/system_clock.hpp"
+#include "metrics/telemetry.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/output.hpp"
 #include "meshmove/version.hpp"
@@ -39,6 +42,13 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
       ->option_text("URL");
   app.add_option("--control-plane-url", g.control_plane_url, "Override controlPlane.url of every plan")
       ->envname("MESHMOVE_CONTROL_PLANE_URL")
+      ->option_text("URL");
+  app.add_option("--metrics-file", g.metrics_file,
+                 "When the command exits, write meshmove's own metrics to FILE (atomic replace; for the node "
+                 "exporter's textfile collector)")
+      ->option_text("FILE");
+  app.add_option("--pushgateway", g.pushgateway, "When the command exits, push meshmove's own metrics to this "
+                                                 "Prometheus Pushgateway (job meshmove, grouped by instance)")
       ->option_text("URL");
   app.add_option("--state-dir", g.state_dir,
                  "Where migration state and journals live (default $XDG_STATE_HOME/meshmove, else "
@@ -150,6 +160,9 @@ int run(int argc, char** argv) {
   apply_cmd->add_flag("--rollback-on-interrupt", apply.rollback_on_interrupt,
                       "On SIGINT/SIGTERM roll back before exiting (default: leave the weight where it is)");
   apply_cmd->add_option("--report", apply.report, "Write a JUnit XML decision report to FILE")->option_text("FILE");
+  apply_cmd->add_option("--metrics-addr", apply.metrics_addr,
+                        "Serve meshmove's own metrics for Prometheus at HOST:PORT while it runs (e.g. 127.0.0.1:9464)")
+      ->option_text("ADDR");
   apply_cmd->footer(
       "Exit 0 promoted, 3 rolled back, 4 in progress (--once), 5 paused, held or stopped by drift,\n"
       "6 infrastructure unreachable, 7 locked by another runner, 130 interrupted.");
@@ -204,35 +217,59 @@ int run(int argc, char** argv) {
     return to_int(ExitCode::Usage);
   }
 
-  try {
-    if (validate_cmd->parsed()) return cmd_validate(out, validate);
-    if (plan_cmd->parsed()) return cmd_plan(out, plan);
-    if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
-    if (check_cmd->parsed()) return cmd_check(out, check);
-    if (apply_cmd->parsed()) return cmd_apply(out, apply);
-    if (completion_cmd->parsed()) {
-      const CommandSpec top = spec_of(app, true);
-      std::vector<CommandSpec> commands;
-      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-        commands.push_back(spec_of(*sub, false));
-        if (sub->get_name() == "completion") {
-          commands.back().takes_plans = false;
-          commands.back().words = {"bash", "zsh"};
+  const auto dispatch = [&]() -> int {
+    try {
+      if (validate_cmd->parsed()) return cmd_validate(out, validate);
+      if (plan_cmd->parsed()) return cmd_plan(out, plan);
+      if (rollback_cmd->parsed()) return cmd_rollback(out, rollback);
+      if (check_cmd->parsed()) return cmd_check(out, check);
+      if (apply_cmd->parsed()) return cmd_apply(out, apply);
+      if (completion_cmd->parsed()) {
+        const CommandSpec top = spec_of(app, true);
+        std::vector<CommandSpec> commands;
+        for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+          commands.push_back(spec_of(*sub, false));
+          if (sub->get_name() == "completion") {
+            commands.back().takes_plans = false;
+            commands.back().words = {"bash", "zsh"};
+          }
         }
+        std::cout << (completion_shell == "bash" ? bash_completion(top, commands) : zsh_completion(top, commands));
+        return to_int(ExitCode::Done);
       }
-      std::cout << (completion_shell == "bash" ? bash_completion(top, commands) : zsh_completion(top, commands));
-      return to_int(ExitCode::Done);
+      if (status_cmd->parsed()) return cmd_status(out, status);
+      if (history_cmd->parsed()) return cmd_history(out, history);
+      if (pause_cmd->parsed()) return cmd_pause(out, pause);
+      if (resume_cmd->parsed()) return cmd_resume(out, resume);
+      if (promote_cmd->parsed()) return cmd_promote(out, promote);
+    } catch (const std::exception& e) {
+      out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
+      return to_int(ExitCode::InternalError);
     }
-    if (status_cmd->parsed()) return cmd_status(out, status);
-    if (history_cmd->parsed()) return cmd_history(out, history);
-    if (pause_cmd->parsed()) return cmd_pause(out, pause);
-    if (resume_cmd->parsed()) return cmd_resume(out, resume);
-    if (promote_cmd->parsed()) return cmd_promote(out, promote);
-  } catch (const std::exception& e) {
-    out.error(std::string("internal error: ") + e.what() + " (please report this as a bug)");
-    return to_int(ExitCode::InternalError);
+    return to_int(ExitCode::Usage);
+  };
+
+  metrics::Telemetry telemetry;
+  out.set_telemetry(&telemetry);
+  SystemClock notify_clock;
+  auto notifier = backends::make_webhook_notifier(notify_clock, [&out](const std::string& line) { out.log(1, line); });
+  out.set_notifier(notifier.get());
+  const int code = dispatch();
+  // Notifications go out before exit, bounded; then the metrics for short runs (cron, CI).
+  if (const std::size_t left = notifier->flush(std::chrono::seconds(15)); left > 0) {
+    out.warning(std::to_string(left) + " notification(s) could not be sent before exit");
   }
-  return to_int(ExitCode::Usage);
+  if (!global.metrics_file.empty()) {
+    if (auto st = telemetry.write_file(global.metrics_file); !st.ok()) out.warning("--metrics-file: " + st.error().message);
+  }
+  if (!global.pushgateway.empty()) {
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    if (auto st = telemetry.push(global.pushgateway, "meshmove", {{"instance", host}}); !st.ok()) {
+      out.warning("--pushgateway: " + st.error().message);
+    }
+  }
+  return code;
 }
 
 }  // namespace meshmove::cli

@@ -6,6 +6,7 @@
 
 #include "backends/memory_state_store.hpp"
 #include "backends/simulated_control_plane.hpp"
+#include "backends/webhook_notifier.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
@@ -13,6 +14,7 @@
 #include "cli/signals.hpp"
 #include "cli/system_clock.hpp"
 #include "cli/wiring.hpp"
+#include "metrics/telemetry.hpp"
 #include "planner/engine.hpp"
 
 namespace meshmove::cli {
@@ -117,7 +119,19 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
   FanoutReporter reporter;
   reporter.add(view.get());
   if (!options.report.empty()) reporter.add(&junit);
-  NullNotifier notifier;
+  NullNotifier no_notifications;
+  planner::Notifier& notifier = simulate || out.notifier() == nullptr
+                                    ? static_cast<planner::Notifier&>(no_notifications)
+                                    : static_cast<planner::Notifier&>(*out.notifier());
+  if (!simulate && out.telemetry() != nullptr) reporter.add(out.telemetry());
+  if (!options.metrics_addr.empty() && out.telemetry() != nullptr) {
+    auto port = out.telemetry()->serve(options.metrics_addr);
+    if (!port.ok()) {
+      out.error("--metrics-addr " + options.metrics_addr + ": " + port.error().message);
+      return to_int(ExitCode::Usage);
+    }
+    out.log(1, "serving meshmove's metrics on port " + std::to_string(*port) + " (/metrics)");
+  }
 
   struct Wired {
     ControlPlaneConnection cp;

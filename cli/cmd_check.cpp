@@ -7,6 +7,7 @@
 #include "cli/plan_loader.hpp"
 #include "cli/system_clock.hpp"
 #include "cli/wiring.hpp"
+#include "metrics/telemetry.hpp"
 
 namespace meshmove::cli {
 namespace {
@@ -51,6 +52,19 @@ int cmd_check(Output& out, const CheckOptions& options) {
   const auto now = clock.now();
   const auto details = prom->gates->evaluate_detailed(plan, now - *window, now, -1);
 
+  {
+    planner::EngineEvent e;
+    e.kind = planner::EngineEvent::Kind::Evaluated;
+    e.migration = plan.name;
+    e.at = now;
+    e.message = "meshmove check";
+    for (const auto& d : details) {
+      e.gates.push_back(planner::GateEvaluation{d.result.slo, metrics::to_string(d.query.role), d.result.verdict,
+                                                d.result.value, d.result.bound, d.result.samples, d.result.reason,
+                                                d.query.display});
+    }
+    if (auto* t = out.telemetry()) t->report(plan, e);
+  }
   bool any_fail = false, any_error = false, any_hold = false;
   for (const auto& d : details) {
     any_fail = any_fail || d.result.verdict == planner::Verdict::Fail;

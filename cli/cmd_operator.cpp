@@ -7,7 +7,9 @@
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
 #include "cli/system_clock.hpp"
+#include "backends/webhook_notifier.hpp"
 #include "cli/wiring.hpp"
+#include "metrics/telemetry.hpp"
 #include "planner/state_machine.hpp"
 #include "planner/time_format.hpp"
 
@@ -105,6 +107,15 @@ int cmd_pause(Output& out, const OperatorOptions& options) {
                                       {"by", operator_name()},
                                       {"at", planner::format_rfc3339(clock.now())},
                                       {"migration", l.plan.name}});
+  {
+    planner::EngineEvent e;
+    e.kind = planner::EngineEvent::Kind::Paused;
+    e.migration = l.plan.name;
+    e.at = clock.now();
+    e.message = reason;
+    e.state = &state;
+    report_event(out, l.plan, e);
+  }
   out.result(l.plan.name + ": paused at " + planner::format_weight(state.weight) + "% to " + l.plan.to +
              "; meshmove apply will not move it until meshmove resume");
   return to_int(ExitCode::Done);
@@ -139,6 +150,10 @@ int cmd_resume(Output& out, const OperatorOptions& options) {
                                       {"by", operator_name()},
                                       {"at", planner::format_rfc3339(clock.now())},
                                       {"migration", l.plan.name}});
+  if (auto* t = out.telemetry()) t->record_state(l.plan, state);
+  if (auto* n = out.notifier()) {
+    n->notify_resumed(l.plan, state, options.reason.empty() ? "resumed by " + operator_name() : options.reason);
+  }
   out.result(l.plan.name + ": resumed (" + planner::to_string(state.phase) + " at " +
              planner::format_weight(state.weight) + "%); run meshmove apply " + options.plan + " to continue");
   return to_int(ExitCode::Done);
@@ -228,6 +243,18 @@ int cmd_promote(Output& out, const OperatorOptions& options) {
     return exit_code_for(st.error());
   }
   (void)l.store->append(l.plan.name, event);
+  {
+    planner::EngineEvent e;
+    e.kind = planner::EngineEvent::Kind::Promoted;
+    e.migration = l.plan.name;
+    e.at = now;
+    e.message = reason;
+    e.from_weight = before;
+    e.to_weight = d.to_weight;
+    e.step = d.step;
+    e.state = &state;
+    report_event(out, l.plan, e);
+  }
   out.result(l.plan.name + ": promoted: " + conn->control_plane->describe() + " now sends " + target +
              " (verified by reading it back)");
   return to_int(ExitCode::Done);

@@ -109,6 +109,18 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
                        {"alreadyRolledBack", already},
                        {"reason", reason}};
   if (auto st = store->append(plan.name, event); !st.ok()) return fail(st.error());
+  if (!already) {
+    planner::EngineEvent e;
+    e.kind = planner::EngineEvent::Kind::RolledBack;
+    e.migration = plan.name;
+    e.at = now;
+    e.message = reason;
+    e.from_weight = previous.value_or(0);
+    e.to_weight = 0;
+    e.step = -1;
+    e.state = &*state;
+    report_event(out, plan, e);
+  }
 
   if (out.options().output == OutputFormat::Json) {
     out.json(nlohmann::json{{"migration", plan.name},

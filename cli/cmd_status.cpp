@@ -7,6 +7,7 @@
 #include "cli/reporters.hpp"
 #include "cli/system_clock.hpp"
 #include "cli/wiring.hpp"
+#include "metrics/telemetry.hpp"
 #include "planner/state_machine.hpp"
 #include "planner/time_format.hpp"
 #include "planner/windows.hpp"
@@ -78,6 +79,9 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
         << " (bound " << g.bound << "): " << g.reason << "\n";
       o << v.str();
     }
+  }
+  if (plan != nullptr && state) {
+    if (auto* t = out.telemetry()) t->record_state(*plan, *state);
   }
   if (plan != nullptr) {
     auto conn = connect_control_plane(*plan, out, clock);

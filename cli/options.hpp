@@ -17,8 +17,8 @@ struct GlobalOptions {
   std::string prometheus_url;                // --prometheus-url / MESHMOVE_PROMETHEUS_URL
   std::string control_plane_url;             // --control-plane-url / MESHMOVE_CONTROL_PLANE_URL
   std::string state_dir;                     // --state-dir
-  std::string metrics_file;                  // --metrics-file
-  std::string pushgateway;                   // --pushgateway
+  std::string metrics_file;                  // --metrics-file: write own metrics here at exit
+  std::string pushgateway;                   // --pushgateway: push own metrics here at exit
 };
 
 struct ValidateOptions {

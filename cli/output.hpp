@@ -9,6 +9,13 @@
 
 #include "cli/options.hpp"
 
+namespace meshmove::metrics {
+class Telemetry;
+}
+namespace meshmove::backends {
+class WebhookNotifier;
+}
+
 namespace meshmove::cli {
 
 class Output {
@@ -31,6 +38,12 @@ class Output {
   [[nodiscard]] std::string redact(std::string_view text) const;
 
   [[nodiscard]] const GlobalOptions& options() const { return m_options; }
+  // meshmove's own metrics (always present) and the webhook notifier (set by run()); commands report
+  // what they did to both.
+  void set_telemetry(metrics::Telemetry* t) { m_telemetry = t; }
+  [[nodiscard]] metrics::Telemetry* telemetry() const { return m_telemetry; }
+  void set_notifier(backends::WebhookNotifier* n) { m_notifier = n; }
+  [[nodiscard]] backends::WebhookNotifier* notifier() const { return m_notifier; }
   [[nodiscard]] bool color() const { return m_options.color; }
   // Wraps `text` in an ANSI colour when colour is on (codes: 31 red, 32 green, 33 yellow, 1 bold, 2 dim).
   [[nodiscard]] std::string paint(std::string_view text, int code) const;
@@ -41,6 +54,8 @@ class Output {
   std::ostream& m_out;
   std::ostream& m_err;
   std::vector<std::string> m_secrets;
+  metrics::Telemetry* m_telemetry = nullptr;
+  backends::WebhookNotifier* m_notifier = nullptr;
   mutable std::mutex m_mutex;
 };
 

@@ -4,7 +4,9 @@
 
 #include "backends/file_state_store.hpp"
 #include "backends/kuma_control_plane.hpp"
+#include "backends/webhook_notifier.hpp"
 #include "cli/exit_code.hpp"
+#include "metrics/telemetry.hpp"
 
 namespace meshmove::cli {
 
@@ -30,6 +32,9 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
     out.warning("controlPlane.insecureSkipVerify: the TLS certificate of " + cp.url + " is not verified");
   }
   config.log = [&out](const std::string& line) { out.log(1, line); };
+  if (auto* telemetry = out.telemetry()) {
+    config.on_response = [telemetry](int status) { telemetry->count_control_plane_response(status); };
+  }
   ControlPlaneConnection c;
   c.transport = backends::make_curl_transport(std::move(config), clock);
   c.control_plane = backends::make_kuma_control_plane(plan, *c.transport);
@@ -74,6 +79,11 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
 std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock) {
   const std::string dir = options.state_dir.empty() ? backends::default_state_directory() : options.state_dir;
   return backends::make_file_state_store({dir, {}}, clock);
+}
+
+void report_event(Output& out, const planner::Plan& plan, const planner::EngineEvent& event) {
+  if (auto* t = out.telemetry()) t->report(plan, event);
+  if (auto* n = out.notifier()) n->notify(plan, event);
 }
 
 int exit_code_for(const planner::Error& error) {

@@ -12,6 +12,7 @@
 #include "planner/control_plane.hpp"
 #include "planner/error.hpp"
 #include "planner/plan.hpp"
+#include "planner/reporter.hpp"
 #include "planner/state_store.hpp"
 
 namespace meshmove::cli {
@@ -39,6 +40,10 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
 
 // The state store chosen by --state-dir (default: $XDG_STATE_HOME/meshmove).
 std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock);
+
+// Tells meshmove's own metrics and the plan's webhooks about something a command did (rollback, pause,
+// promote, an evaluation by check), as the engine does for apply.
+void report_event(Output& out, const planner::Plan& plan, const planner::EngineEvent& event);
 
 // The exit code for an error of the outside world (exit_code.hpp).
 int exit_code_for(const planner::Error& error);
