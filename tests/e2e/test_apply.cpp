@@ -204,3 +204,45 @@ TEST_SUITE("e2e::apply") {
     CHECK(env.kube_weight() == doctest::Approx(100.0));
   }
 }
+
+TEST_SUITE("e2e::apply") {
+  TEST_CASE("Prometheus stopped mid-run: the ramp holds, never fails, and continues after its restart") {
+    Env env(scenario());
+    const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()));
+    Process apply = Process::start(env.apply_args(plan.string()), quiet_env());
+    const auto state_file = env.dir.path() / "state" / "e2e.json";
+    const auto state_weight = [&] {
+      try {
+        return nlohmann::json::parse(read_file(state_file)).value("weight", 0);
+      } catch (const std::exception&) {
+        return 0;
+      }
+    };
+    // Wait for the first step (25%), then take Prometheus away.
+    REQUIRE_MESSAGE(wait_until([&] { return state_weight() >= 2500 || !apply.running(); }, std::chrono::seconds(60)),
+                    apply.out() << apply.err());
+    REQUIRE(apply.running());
+    env.prom.stop();
+    const auto errors_seen = [&] {
+      int errors = 0;
+      for (const auto& e : env.journal("e2e")) {
+        if (e.value("type", "") != "evaluation") continue;
+        for (const auto& g : e["gates"]) errors += g.value("verdict", "") == "ERROR" ? 1 : 0;
+      }
+      return errors;
+    };
+    REQUIRE_MESSAGE(wait_until([&] { return errors_seen() >= 2 || !apply.running(); }, std::chrono::seconds(60)),
+                    apply.out() << apply.err());
+    CHECK(apply.running());  // held, not rolled back, not failed
+    CHECK(state_weight() < 10000);
+    REQUIRE(env.prom.restart());
+    const auto code = apply.wait(std::chrono::seconds(180));
+    INFO(apply.out() << apply.err());
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    const auto events = env.journal("e2e");
+    check_journal(events);
+    for (const auto& e : events) CHECK(e.value("action", "") != "rollback");
+    CHECK(errors_seen() >= 2);
+  }
+}

@@ -46,6 +46,8 @@ Prometheus::Prometheus(const PrometheusOptions& options) : m_dir(std::make_uniqu
                                      "--storage.tsdb.path=" + data.string(),
                                      "--web.listen-address=127.0.0.1:" + std::to_string(m_port)};
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+    m_argv = argv;
+    m_ready_timeout = options.ready_timeout;
     m_process = Process::start(argv);
     const bool ready = wait_until(
         [&] {
@@ -76,6 +78,21 @@ std::string Prometheus::log() { return m_process.err() + m_process.out(); }
 
 void Prometheus::stop() {
   if (m_process.pid() > 0 && m_process.running()) m_process.stop();
+}
+
+bool Prometheus::restart() {
+  stop();
+  m_process = Process::start(m_argv);
+  return wait_until(
+      [&] {
+        (void)m_process.err();
+        if (!m_process.running()) return true;
+        HttpOptions quick;
+        quick.timeout = 1s;
+        return http_get(m_url + "/-/ready", quick).status == 200;
+      },
+      m_ready_timeout, 100ms) &&
+         m_process.running();
 }
 
 nlohmann::json Prometheus::query(const std::string& promql) {

@@ -65,6 +65,9 @@ class Prometheus {
   std::string log();
   // SIGTERM by PID (SIGKILL after 5 s); idempotent.
   void stop();
+  // Starts it again on the same port with the same data (a stopped Prometheus coming back); true once
+  // it is ready again.
+  bool restart();
 
  private:
   std::unique_ptr<TempDir> m_dir;
@@ -72,6 +75,8 @@ class Prometheus {
   Process m_process;
   int m_port = 0;
   std::string m_url;
+  std::vector<std::string> m_argv;
+  std::chrono::milliseconds m_ready_timeout{30000};
 };
 
 }  // namespace meshmove::testsupport
