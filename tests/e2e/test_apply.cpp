@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "tests/support/http.hpp"
 #include "tests/support/meshsim.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/prometheus.hpp"
@@ -156,8 +157,9 @@ TEST_SUITE("e2e::apply") {
     int runs = 0;
     std::set<int> codes;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+    const auto metrics_file = env.dir.path() / "meshmove.prom";
     while ((code == 4 || code == 5) && runs < 300 && std::chrono::steady_clock::now() < deadline) {
-      const auto r = run(env.apply_args(plan.string(), {"--once"}), quiet_env());
+      const auto r = run(env.apply_args(plan.string(), {"--once", "--metrics-file", metrics_file.string()}), quiet_env());
       code = r.exit_code;
       codes.insert(code);
       ++runs;
@@ -169,6 +171,12 @@ TEST_SUITE("e2e::apply") {
     CHECK(code == 0);
     CHECK(runs > 3);
     check_journal(env.journal("e2e"));
+    // For node_exporter's textfile collector: valid, and it says where the migration is.
+    const auto metrics = read_file(metrics_file);
+    CHECK(metrics.find("meshmove_migration_phase{migration=\"e2e\",phase=\"promoted\"} 1") != std::string::npos);
+    CHECK(metrics.find("meshmove_build_info") != std::string::npos);
+    const auto lint = run({"sh", "-c", "promtool check metrics < " + metrics_file.string()});
+    CHECK_MESSAGE(lint.exit_code == 0, lint.out << lint.err);
     CHECK(env.kube_weight() == doctest::Approx(100.0));
   }
 
@@ -209,7 +217,9 @@ TEST_SUITE("e2e::apply") {
   TEST_CASE("Prometheus stopped mid-run: the ramp holds, never fails, and continues after its restart") {
     Env env(scenario());
     const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()));
-    Process apply = Process::start(env.apply_args(plan.string()), quiet_env());
+    const int metrics_port = free_port();
+    Process apply = Process::start(
+        env.apply_args(plan.string(), {"--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port)}), quiet_env());
     const auto state_file = env.dir.path() / "state" / "e2e.json";
     const auto state_weight = [&] {
       try {
@@ -222,6 +232,11 @@ TEST_SUITE("e2e::apply") {
     REQUIRE_MESSAGE(wait_until([&] { return state_weight() >= 2500 || !apply.running(); }, std::chrono::seconds(60)),
                     apply.out() << apply.err());
     REQUIRE(apply.running());
+    // meshmove's own metrics are served while it runs.
+    const std::string own = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+    CHECK(wait_until([&] {
+      return http_get(own).body.find("meshmove_migration_weight{migration=\"e2e\",set=\"to\"") != std::string::npos;
+    }, std::chrono::seconds(20)));
     env.prom.stop();
     const auto errors_seen = [&] {
       int errors = 0;
