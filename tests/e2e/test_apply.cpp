@@ -4,6 +4,11 @@
 
 #include <signal.h>
 
+#include <httplib.h>
+
+#include <mutex>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -90,6 +95,37 @@ void check_journal(const std::vector<nlohmann::json>& events) {
   }
 }
 
+// Receives webhook notifications on 127.0.0.1 and keeps their JSON bodies.
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    m_server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_bodies.push_back(nlohmann::json::parse(req.body, nullptr, false));
+      res.set_content("ok", "text/plain");
+    });
+    m_port = m_server.bind_to_any_port("127.0.0.1");
+    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+    REQUIRE(wait_until([this] { return m_server.is_running(); }, std::chrono::seconds(5)));
+  }
+  ~WebhookReceiver() {
+    m_server.stop();
+    m_thread.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/hook"; }
+  std::vector<nlohmann::json> bodies() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_bodies;
+  }
+
+ private:
+  httplib::Server m_server;
+  std::thread m_thread;
+  int m_port = 0;
+  std::mutex m_mutex;
+  std::vector<nlohmann::json> m_bodies;
+};
+
 }  // namespace
 
 TEST_SUITE("e2e::apply") {
@@ -126,7 +162,10 @@ TEST_SUITE("e2e::apply") {
 
   TEST_CASE("an error fault once the to set reaches 50% is rolled back automatically") {
     Env env(scenario("events:\n  - {whenWeight: {subset: kube-env, atLeast: 50}, subset: kube-env, set: {errorRate: 0.3}}\n"));
-    const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()));
+    WebhookReceiver hook;
+    const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()) +
+                                                     "notify:\n  - webhook: {url: '" + hook.url() +
+                                                     "'}\n    events: [rollback, promoted]\n");
     const auto report = env.dir.path() / "report.xml";
     const auto r = run(env.apply_args(plan.string(), {"--report", report.string()}), quiet_env());
     INFO(r.out << r.err);
@@ -148,6 +187,44 @@ TEST_SUITE("e2e::apply") {
     }
     CHECK(rolled_back);
     CHECK(read_file(report).find("<failure") != std::string::npos);
+    // The webhook heard about the rollback (and only what it asked for), before meshmove exited.
+    const auto bodies = hook.bodies();
+    REQUIRE(bodies.size() == 1);
+    CHECK(bodies[0]["event"] == "rollback");
+    CHECK(bodies[0]["migration"] == "e2e");
+    CHECK(bodies[0]["text"].get<std::string>().find("e2e") != std::string::npos);
+  }
+
+  TEST_CASE("SIGINT during a bake: the state is saved, the weight stays, exit 130; a rerun continues") {
+    Env env(scenario());
+    const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()));
+    Process apply = Process::start(env.apply_args(plan.string()), quiet_env());
+    const auto state_file = env.dir.path() / "state" / "e2e.json";
+    REQUIRE(wait_until([&] {
+      try {
+        return nlohmann::json::parse(read_file(state_file)).value("weight", 0) >= 2500 || !apply.running();
+      } catch (const std::exception&) {
+        return false;
+      }
+    }, std::chrono::seconds(60)));
+    const auto code = apply.signal_and_wait(SIGINT, std::chrono::seconds(30));
+    INFO(apply.out() << apply.err());
+    REQUIRE(code.has_value());
+    CHECK(*code == 130);
+    const auto state = nlohmann::json::parse(read_file(state_file));
+    CHECK(state["phase"] == "ramping");
+    CHECK(state["intent"].is_null());
+    // The weight stays where it was (meshsim applies a write at its next tick: wait for it, bounded).
+    const double weight = state["weight"].get<double>() / 100.0;
+    CHECK(env.sim.wait_for_state([&](const nlohmann::json& s) {
+      return s["services"]["apitier_default_svc_5000"]["weights"].value("kube-env", -1.0) == doctest::Approx(weight);
+    }, std::chrono::seconds(10)));
+    bool interrupted = false;
+    for (const auto& e : env.journal("e2e")) interrupted = interrupted || e.value("type", "") == "interrupted";
+    CHECK(interrupted);
+    const auto rerun = run(env.apply_args(plan.string()), quiet_env());
+    CHECK(rerun.exit_code == 0);
+    check_journal(env.journal("e2e"));
   }
 
   TEST_CASE("--once called in a loop until the exit code is not 4 reaches promoted") {
