@@ -202,3 +202,27 @@ TEST_SUITE("cli::completion") {
     }
   }
 }
+
+TEST_SUITE("cli::readme") {
+  TEST_CASE("every meshmove command and flag the README shows exists") {
+    const std::string readme = meshmove::testsupport::read_file(source("README.md"));
+    const std::regex invocation(R"((?:^|[\s`(=])(?:/usr/bin/)?meshmove ([a-z]+)([^`\n|]*))");
+    std::size_t checked = 0;
+    const std::string global_help = meshmove_cli({"--help"}).out;  // flags that work with every command
+    for (std::sregex_iterator it(readme.begin(), readme.end(), invocation), end; it != end; ++it) {
+      const std::string cmd = (*it)[1];
+      const std::string rest = (*it)[2];
+      const auto help = meshmove_cli({cmd, "--help"});
+      if (help.exit_code != 0) continue;  // prose such as "meshmove moves"
+      CAPTURE(cmd);
+      const std::regex flag(R"(--[a-z][a-z-]+)");
+      for (std::sregex_iterator f(rest.begin(), rest.end(), flag), fend; f != fend; ++f) {
+        const std::string name = f->str();
+        CAPTURE(name);
+        CHECK((help.out + global_help).find(name) != std::string::npos);
+        ++checked;
+      }
+    }
+    CHECK(checked >= 6);
+  }
+}
