@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -255,6 +256,20 @@ planner::Result<std::string> read_secret_file(const std::string& path) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   if (s.empty()) return make_error(ErrorKind::Config, "the secret file " + path + " is empty");
   return s;
+}
+
+std::string url_encode(const std::string& value) {
+  std::string out;
+  for (const unsigned char c : value) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 std::string redact_url(const std::string& url) {

@@ -74,6 +74,10 @@ std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, plann
 // Reads a secret from a file (trailing newlines removed). Errors name the file, never the content.
 planner::Result<std::string> read_secret_file(const std::string& path);
 
+// Percent-encodes everything but RFC 3986 unreserved characters (for a URL path segment, a query value
+// or an application/x-www-form-urlencoded value).
+std::string url_encode(const std::string& value);
+
 // "https://hooks.example/services/T0/B0/XXXX" -> "https://hooks.example/[redacted]": scheme and host.
 std::string redact_url(const std::string& url);
 

@@ -15,20 +15,6 @@ using planner::RouteKind;
 const char* k_migration_label = "meshmove.io/migration";
 const char* k_step_label = "meshmove.io/step";
 
-std::string percent_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // The step label is the 1-based step number, "0" when pinned to the from set (a Kuma label value must
 // start and end with an alphanumeric character, so "-1" is not allowed).
 std::string step_label(int step) { return std::to_string(step + 1); }
@@ -117,7 +103,7 @@ class KumaControlPlane final : public planner::ControlPlane {
                                 "mesh-service with one service per instance set");
     }
     if (auto st = check_mesh(); !st.ok()) return st.error();
-    std::string path = "/meshes/" + percent_encode(m_plan.mesh) + "/dataplanes?size=1000";
+    std::string path = "/meshes/" + url_encode(m_plan.mesh) + "/dataplanes?size=1000";
     for (int page = 0; page < 100 && !path.empty(); ++page) {
       auto got = get(path);
       if (!got.ok()) return got.error();
@@ -148,8 +134,8 @@ class KumaControlPlane final : public planner::ControlPlane {
 
  private:
   [[nodiscard]] std::string policy_path() const {
-    return "/meshes/" + percent_encode(m_plan.mesh) + "/" + kuma_collection(m_plan.control_plane.route) + "/" +
-           percent_encode(m_name);
+    return "/meshes/" + url_encode(m_plan.mesh) + "/" + kuma_collection(m_plan.control_plane.route) + "/" +
+           url_encode(m_name);
   }
 
   planner::Result<HttpResponse> get(const std::string& path) {
@@ -161,7 +147,7 @@ class KumaControlPlane final : public planner::ControlPlane {
   // A missing mesh gives 404 on a resource GET too; ask for the mesh once so the message is right.
   planner::Status check_mesh() {
     if (m_mesh_checked) return planner::ok_status();
-    const std::string path = "/meshes/" + percent_encode(m_plan.mesh);
+    const std::string path = "/meshes/" + url_encode(m_plan.mesh);
     auto got = get(path);
     if (!got.ok()) return got.error();
     if (got->status == 404) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/text_format.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
 #include "cli/system_clock.hpp"
@@ -15,19 +16,6 @@ namespace {
 nlohmann::json number_or_null(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return nullptr;
   return *v;
-}
-
-std::string format_number(const std::optional<double>& v) {
-  if (!v) return "-";
-  std::ostringstream o;
-  o.precision(4);
-  o << *v;
-  return o.str();
-}
-
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
 }
 
 }  // namespace

@@ -39,6 +39,21 @@ std::optional<int> load(Output& out, const std::string& path, SystemClock& clock
   return std::nullopt;
 }
 
+// The saved state of the plan's migration, or a fresh one for a migration that has none yet.
+planner::Result<planner::MigrationState> state_or_new(Loaded& l) {
+  auto loaded = l.store->load(l.plan.name);
+  if (!loaded.ok()) return loaded.error();
+  planner::MigrationState state;
+  if (loaded->has_value()) {
+    state = **loaded;
+  } else {
+    state.migration = l.plan.name;
+    state.plan_hash = planner::plan_hash(l.plan);
+  }
+  state.plan_file = l.plan.file;
+  return state;
+}
+
 // Hands the action to the runner that holds the lock, and waits a while for it to act.
 int request_from_runner(Output& out, Loaded& l, SystemClock& clock, const std::string& action,
                         const std::string& reason, const planner::Error& locked, planner::Phase expected) {
@@ -80,19 +95,12 @@ int cmd_pause(Output& out, const OperatorOptions& options) {
     }
     return request_from_runner(out, l, clock, "pause", reason, lock.error(), planner::Phase::Paused);
   }
-  auto loaded = l.store->load(l.plan.name);
+  auto loaded = state_or_new(l);
   if (!loaded.ok()) {
     out.error(loaded.error().message);
     return exit_code_for(loaded.error());
   }
-  planner::MigrationState state;
-  if (loaded->has_value()) {
-    state = **loaded;
-  } else {
-    state.migration = l.plan.name;
-    state.plan_hash = planner::plan_hash(l.plan);
-    state.plan_file = l.plan.file;
-  }
+  planner::MigrationState state = *loaded;
   if (auto why = planner::operator_pause(state, reason, clock.now())) {
     out.error(l.plan.name + ": " + *why);
     return to_int(ExitCode::Usage);
@@ -187,19 +195,12 @@ int cmd_promote(Output& out, const OperatorOptions& options) {
     }
     return request_from_runner(out, l, clock, "promote", reason, lock.error(), planner::Phase::Promoted);
   }
-  auto loaded = l.store->load(l.plan.name);
+  auto loaded = state_or_new(l);
   if (!loaded.ok()) {
     out.error(loaded.error().message);
     return exit_code_for(loaded.error());
   }
-  planner::MigrationState state;
-  if (loaded->has_value()) {
-    state = **loaded;
-  } else {
-    state.migration = l.plan.name;
-    state.plan_hash = planner::plan_hash(l.plan);
-  }
-  state.plan_file = l.plan.file;
+  planner::MigrationState state = *loaded;
   auto conn = connect_control_plane(l.plan, out, clock);
   if (!conn.ok()) {
     out.error(conn.error().message);

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/text_format.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
 #include "cli/system_clock.hpp"
@@ -16,11 +17,6 @@
 
 namespace meshmove::cli {
 namespace {
-
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
-}
 
 std::string slo_bound(const planner::Slo& s) {
   std::ostringstream o;

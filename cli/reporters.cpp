@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "cli/text_format.hpp"
 #include "planner/time_format.hpp"
 
 namespace meshmove::cli {
@@ -14,17 +15,9 @@ namespace {
 
 using Kind = planner::EngineEvent::Kind;
 
-std::string fmt_value(const std::optional<double>& v) {
-  if (!v) return "-";
-  std::ostringstream o;
-  o.precision(4);
-  o << *v;
-  return o.str();
-}
-
 std::string gate_line(const planner::GateEvaluation& g) {
-  return g.slo + " [" + g.set + "] " + planner::to_string(g.verdict) + " " + fmt_value(g.value) + " (bound " +
-         fmt_value(g.bound) + ", " + fmt_value(g.samples) + " requests): " + g.reason;
+  return g.slo + " [" + g.set + "] " + planner::to_string(g.verdict) + " " + format_number(g.value) + " (bound " +
+         format_number(g.bound) + ", " + format_number(g.samples) + " requests): " + g.reason;
 }
 
 std::string xml_escape(const std::string& s) {
@@ -190,8 +183,8 @@ void LiveView::draw_locked() {
     ++lines;
     for (const auto& g : s.last_verdicts) {
       const int colour = g.verdict == "PASS" ? 32 : g.verdict == "FAIL" ? 31 : 33;
-      o << "    " << g.slo << " [" << g.set << "] " << paint(g.verdict, colour) << " " << fmt_value(g.value) << " (bound "
-        << fmt_value(g.bound) << ", " << fmt_value(g.samples) << " requests)\n";
+      o << "    " << g.slo << " [" << g.set << "] " << paint(g.verdict, colour) << " " << format_number(g.value) << " (bound "
+        << format_number(g.bound) << ", " << format_number(g.samples) << " requests)\n";
       ++lines;
     }
     if (!r.next.empty()) {

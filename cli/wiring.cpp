@@ -9,6 +9,24 @@
 #include "metrics/telemetry.hpp"
 
 namespace meshmove::cli {
+namespace {
+
+// The bearer token from the environment variable, else from the plan's token file ("" when neither is
+// set); registered as a secret so that Output never prints it.
+planner::Result<std::string> read_token(const char* env_name, const std::string& file, Output& out) {
+  std::string token;
+  if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
+    token = env;
+  } else if (!file.empty()) {
+    auto from_file = backends::read_secret_file(file);
+    if (!from_file.ok()) return from_file.error();
+    token = *from_file;
+  }
+  out.add_secret(token);
+  return token;
+}
+
+}  // namespace
 
 planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
                                                                planner::Clock& clock) {
@@ -20,14 +38,9 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
   config.cert_file = cp.cert_file;
   config.key_file = cp.key_file;
   config.insecure_skip_verify = cp.insecure_skip_verify;
-  if (const char* env = std::getenv("MESHMOVE_KUMA_TOKEN"); env != nullptr && *env != '\0') {
-    config.bearer_token = env;
-  } else if (!cp.token_file.empty()) {
-    auto token = backends::read_secret_file(cp.token_file);
-    if (!token.ok()) return token.error();
-    config.bearer_token = *token;
-  }
-  out.add_secret(config.bearer_token);
+  auto token = read_token("MESHMOVE_KUMA_TOKEN", cp.token_file, out);
+  if (!token.ok()) return token.error();
+  config.bearer_token = *token;
   if (cp.insecure_skip_verify && cp.url.rfind("https://", 0) == 0) {
     out.warning("controlPlane.insecureSkipVerify: the TLS certificate of " + cp.url + " is not verified");
   }
@@ -51,14 +64,9 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
   config.insecure_skip_verify = p.insecure_skip_verify;
   config.retry.max_total = retry_budget;
   config.retry.max_attempts = 3;
-  if (const char* env = std::getenv("MESHMOVE_PROMETHEUS_TOKEN"); env != nullptr && *env != '\0') {
-    config.bearer_token = env;
-  } else if (!p.token_file.empty()) {
-    auto token = backends::read_secret_file(p.token_file);
-    if (!token.ok()) return token.error();
-    config.bearer_token = *token;
-  }
-  out.add_secret(config.bearer_token);
+  auto token = read_token("MESHMOVE_PROMETHEUS_TOKEN", p.token_file, out);
+  if (!token.ok()) return token.error();
+  config.bearer_token = *token;
   if (p.basic_auth) {
     auto password = backends::read_secret_file(p.basic_auth->password_file);
     if (!password.ok()) return password.error();

@@ -100,7 +100,7 @@ planner::Result<PromResult> PrometheusClient::query(const std::string& promql, p
   char time[32];
   const auto ms = at.time_since_epoch().count();
   std::snprintf(time, sizeof time, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
-  req.body = "query=" + form_encode(promql) + "&time=" + time;
+  req.body = "query=" + backends::url_encode(promql) + "&time=" + time;
   auto response = m_transport.send(req);
   if (!response.ok()) {
     // Retries are exhausted for 5xx: Prometheus's own message is in the body when it sent one.
@@ -109,18 +109,5 @@ planner::Result<PromResult> PrometheusClient::query(const std::string& promql, p
   return parse_query_response(response->status, response->body);
 }
 
-std::string form_encode(const std::string& value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 }  // namespace meshmove::metrics

@@ -40,7 +40,4 @@ class PrometheusClient {
   backends::HttpTransport& m_transport;
 };
 
-// Percent-encodes for application/x-www-form-urlencoded.
-std::string form_encode(const std::string& value);
-
 }  // namespace meshmove::metrics

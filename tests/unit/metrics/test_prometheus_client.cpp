@@ -52,6 +52,6 @@ TEST_SUITE("metrics::prometheus_client") {
     CHECK_FALSE(r.ok());
   }
   TEST_CASE("form encoding") {
-    CHECK(meshmove::metrics::form_encode("sum(x{a=\"b c\"})") == "sum%28x%7Ba%3D%22b%20c%22%7D%29");
+    CHECK(meshmove::backends::url_encode("sum(x{a=\"b c\"})") == "sum%28x%7Ba%3D%22b%20c%22%7D%29");
   }
 }
