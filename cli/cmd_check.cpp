@@ -70,10 +70,9 @@ int cmd_check(Output& out, const CheckOptions& options) {
     for (const auto& d : details) {
       const auto& q = d.query;
       nlohmann::json queries = nlohmann::json::object();
-      for (const auto& [name, text] : {std::pair<const char*, const std::string*>{"requests", &q.requests},
-                                       {"bad", &q.bad}, {"total", &q.total}, {"value", &q.value},
+      for (const auto& [name, text] : {std::pair<const char*, const std::string*>{"bad", &q.bad}, {"total", &q.total}, {"value", &q.value},
                                        {"buckets", &q.buckets}, {"baselineBad", &q.baseline_bad},
-                                       {"baselineTotal", &q.baseline_total}, {"baselineRequests", &q.baseline_requests}}) {
+                                       {"baselineTotal", &q.baseline_total}}) {
         if (!text->empty()) queries[name] = *text;
       }
       gates.push_back({{"slo", q.slo},

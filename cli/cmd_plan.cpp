@@ -216,7 +216,6 @@ int cmd_plan(Output& out, const PlanOptions& options) {
     for (const auto& g : gates) {
       nlohmann::json gate{{"name", g.slo}, {"set", metrics::to_string(g.role)}, {"subset", g.subset},
                           {"type", planner::to_string(g.type)}, {"query", g.display}};
-      if (!g.requests.empty()) gate["requestsQuery"] = g.requests;
       j["gates"].push_back(gate);
     }
     out.json(j.dump(2));

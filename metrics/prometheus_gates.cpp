@@ -81,22 +81,26 @@ std::vector<GateDetail> PrometheusGates::evaluate_detailed(const planner::Plan& 
       out.push_back(std::move(d));
       continue;
     }
+    // The request count comes from the counts the gate reads anyway (all responses, or the histogram's
+    // +Inf bucket): one query fewer per gate, and the count and the judged counts always agree.
     auto& o = d.observation;
-    o.requests = scalar(m_client, q.requests, now, o.error, d.warnings);
     switch (q.kind) {
       case QueryKind::Ratio:
         o.bad = scalar(m_client, q.bad, now, o.error, d.warnings);
         o.total = scalar(m_client, q.total, now, o.error, d.warnings);
+        o.requests = o.total;
         break;
       case QueryKind::Relative:
         o.bad = scalar(m_client, q.bad, now, o.error, d.warnings);
         o.total = scalar(m_client, q.total, now, o.error, d.warnings);
-        o.baseline_requests = scalar(m_client, q.baseline_requests, now, o.error, d.warnings);
+        o.requests = o.total;
         o.baseline_bad = scalar(m_client, q.baseline_bad, now, o.error, d.warnings);
         o.baseline_total = scalar(m_client, q.baseline_total, now, o.error, d.warnings);
+        o.baseline_requests = o.baseline_total;
         break;
       case QueryKind::Latency:
         o.buckets = buckets(m_client, q.buckets, now, o.error, d.warnings);
+        if (!o.buckets.empty()) o.requests = bucket_total(o.buckets);
         break;
       case QueryKind::Custom:
         o.value = scalar(m_client, q.value, now, o.error, d.warnings);

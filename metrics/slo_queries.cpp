@@ -6,7 +6,6 @@
 namespace meshmove::metrics {
 namespace {
 
-const char* k_requests_metric = "envoy_cluster_upstream_rq_total";
 const char* k_classes_metric = "envoy_cluster_upstream_rq_xx";
 const char* k_bucket_metric = "envoy_cluster_upstream_rq_time_bucket";
 
@@ -114,9 +113,6 @@ std::string promql_range(planner::Duration d) {
 
 std::vector<GateQuery> build_gate_queries(const planner::Plan& plan, std::string_view window) {
   const std::string w(window);
-  const auto requests = [&](SetRole role) {
-    return "sum(increase(" + std::string(k_requests_metric) + "{" + set_selector(plan, role) + "}[" + w + "]))";
-  };
   const auto bad = [&](SetRole role) {
     return "sum(increase(" + std::string(k_classes_metric) + "{" + set_selector(plan, role) +
            ",envoy_response_code_class=\"5\"}[" + w + "]))";
@@ -142,19 +138,16 @@ std::vector<GateQuery> build_gate_queries(const planner::Plan& plan, std::string
         q.display = q.value;
       } else if (slo.type == planner::SloType::ErrorRate) {
         q.kind = slo.relative_to_from ? QueryKind::Relative : QueryKind::Ratio;
-        q.requests = requests(role);
         q.bad = bad(role);
         q.total = total(role);
         q.display = q.bad + " / " + q.total;
         if (slo.relative_to_from) {
           q.baseline_bad = bad(SetRole::From);
           q.baseline_total = total(SetRole::From);
-          q.baseline_requests = requests(SetRole::From);
           q.display = "(" + q.bad + " / " + q.total + ") - (" + q.baseline_bad + " / " + q.baseline_total + ")";
         }
       } else {
         q.kind = QueryKind::Latency;
-        q.requests = requests(role);
         q.buckets = "sum by (le) (increase(" + std::string(k_bucket_metric) + "{" + set_selector(plan, role) + "}[" +
                     w + "]))";
         if (slo.percentile) {

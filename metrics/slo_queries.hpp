@@ -29,14 +29,12 @@ struct GateQuery {
   SetRole role = SetRole::To;   // the set judged
   std::string subset;           // that set's tag value (or service name for route mesh-service)
   std::string display;          // the expression a person reads in `plan`/`check` output
-  std::string requests;         // requests in the window (for minRequests); empty for custom queries
   std::string bad;              // Ratio/Relative: 5xx responses in the window
   std::string total;            // Ratio/Relative: all responses in the window
   std::string value;            // Latency: histogram_quantile (ms); Custom: the resolved query
   std::string buckets;          // Latency: cumulative bucket counts in the window, by le
   std::string baseline_bad;     // Relative: the from set's 5xx
   std::string baseline_total;   // Relative: the from set's responses
-  std::string baseline_requests;
 };
 
 // Escapes a value for a PromQL double-quoted string (backslash, quote, newline).

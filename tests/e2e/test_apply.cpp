@@ -195,7 +195,7 @@ TEST_SUITE("e2e::apply") {
     CHECK(bodies[0]["text"].get<std::string>().find("e2e") != std::string::npos);
   }
 
-  TEST_CASE("SIGINT during a bake: the state is saved, the weight stays, exit 130; a rerun continues") {
+  TEST_CASE("SIGINT during a bake: the state is saved, the weight stays, exit 130, and a rerun continues") {
     Env env(scenario());
     const auto plan = env.dir.write("plan.yaml", plan_text(env.sim.api_url(), env.prom.url()));
     Process apply = Process::start(env.apply_args(plan.string()), quiet_env());

@@ -160,7 +160,7 @@ TEST_SUITE("metrics::sequential") {
     CHECK(sprt_log_lr(150, 100, 0.01, 0.02) == doctest::Approx(100 * std::log(2.0)));
   }
 
-  TEST_CASE("thresholds are ln(1/alpha) and ln(beta); the alternative stays below 1") {
+  TEST_CASE("thresholds are ln(1/alpha) and ln(beta), and the alternative stays below 1") {
     CHECK(sprt_fail_threshold(0.01) == doctest::Approx(std::log(100.0)));
     CHECK(sprt_pass_threshold(0.01) == doctest::Approx(-std::log(100.0)));
     CHECK(sprt_fail_threshold(0.0) == doctest::Approx(std::log(1e12)));  // clamped, never infinite

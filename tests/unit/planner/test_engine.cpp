@@ -92,7 +92,7 @@ TEST_SUITE("planner::engine") {
     CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 10000, 5000, 1000, 0});
   }
 
-  TEST_CASE("a metrics outage holds the ramp and never fails it; it continues after recovery") {
+  TEST_CASE("a metrics outage holds the ramp and never fails it, and it continues after recovery") {
     Rig rig;
     const auto outage_start = rig.clock.now() + 5min;
     const auto outage_end = rig.clock.now() + 15min;
@@ -116,7 +116,7 @@ TEST_SUITE("planner::engine") {
     CHECK(rig.written() == std::vector<int>{0, 1000, 5000});
   }
 
-  TEST_CASE("--once: each run does at most one transition or evaluation; a loop reaches promotion") {
+  TEST_CASE("--once: each run does at most one transition or evaluation, and a loop reaches promotion") {
     Rig rig;
     rig.options.once = true;
     const auto plan = make_plan();
@@ -221,7 +221,7 @@ TEST_SUITE("planner::engine") {
     CHECK(rig.written() == std::vector<int>{10000});
   }
 
-  TEST_CASE("a second runner is refused; another plan identity is refused") {
+  TEST_CASE("a second runner is refused, and so is another plan identity") {
     Rig rig;
     auto lock = rig.store.lock("m");
     REQUIRE(lock.ok());

@@ -133,7 +133,7 @@ TEST_SUITE("planner::state_machine") {
     CHECK(d.reason.find("90%") != std::string::npos);
   }
 
-  TEST_CASE("failureLimit consecutive FAILs roll back; HOLD neither counts nor resets; PASS resets") {
+  TEST_CASE("failureLimit consecutive FAILs roll back, HOLD neither counts nor resets, PASS resets") {
     const auto plan = make_plan();
     auto s = at_step(1, 5000, t0);
     s = record_evaluation(s, verdicts(Verdict::Fail), t0 + 1min);

@@ -253,7 +253,7 @@ events:
     CHECK(sim.fired_events()[3].sim_time == Millis(3000));
   }
 
-  TEST_CASE("whenWeight fires the first tick the weight is reached; injected events fire at the next tick") {
+  TEST_CASE("whenWeight fires the first tick the weight is reached, and injected events at the next tick") {
     Simulation sim(scenario_from(R"(
 service: api_default_svc_5000
 rps: 100
