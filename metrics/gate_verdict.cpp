@@ -105,11 +105,12 @@ std::optional<double> quantile_normalized(const Buckets& b, double q) {
 class Judge {
  public:
   Judge(const planner::Slo& slo, const planner::GatesConfig& gates, const GateQuery& query,
-        const GateObservation& obs)
+        const GateObservation& obs, double fail_share)
       : m_slo(slo),
         m_gates(gates),
         m_query(query),
         m_obs(obs),
+        m_fail_share(std::clamp(fail_share, 1e-12, 1.0)),
         m_no_data(slo.on_no_data.value_or(gates.on_no_data)),
         m_min_requests(static_cast<double>(std::max(0LL, slo.min_requests.value_or(gates.min_requests)))) {
     m_r.slo = query.slo.empty() ? slo.name : query.slo;
@@ -184,13 +185,16 @@ class Judge {
                                      conf + " confidence that the rate is below " +
                                      num(zero_bad_upper_bound(c.total, beta)));
     }
-    const SprtParams params = make_sprt(p0, m_gates.breach_factor, m_gates.confidence);
+    SprtParams params = make_sprt(p0, m_gates.breach_factor, m_gates.confidence);
+    // This test's share of the false-FAIL budget (see judge()): a higher FAIL threshold.
+    params.fail_at = sprt_fail_threshold((1 - m_gates.confidence) * m_fail_share);
+    const std::string fail_conf = percent(1 - (1 - m_gates.confidence) * m_fail_share);
     const SprtOutcome out = sprt_judge(params, c.bad, c.total);
     m_r.evidence = out.log_lr;
     const std::string llr = "log LR " + log_lr(out.log_lr);
     switch (out.evidence) {
       case Evidence::Breach:
-        return done(Verdict::Fail, subject + "; " + conf + " evidence that it is above " + bound + ": " +
+        return done(Verdict::Fail, subject + "; " + fail_conf + " evidence that it is above " + bound + ": " +
                                        llr + " >= " + log_lr(params.fail_at));
       case Evidence::Compliance: {
         const bool capped = params.p1 < m_gates.breach_factor * p0;
@@ -346,6 +350,7 @@ class Judge {
   const planner::GatesConfig& m_gates;
   const GateQuery& m_query;
   const GateObservation& m_obs;
+  double m_fail_share;
   NoDataAction m_no_data;
   double m_min_requests;
   GateResult m_r;
@@ -355,8 +360,8 @@ class Judge {
 
 
 GateResult judge(const planner::Slo& slo, const planner::GatesConfig& gates, const GateQuery& query,
-                 const GateObservation& obs) {
-  return Judge(slo, gates, query, obs).run();
+                 const GateObservation& obs, double fail_share) {
+  return Judge(slo, gates, query, obs, fail_share).run();
 }
 
 Buckets normalize_buckets(const Buckets& buckets) {

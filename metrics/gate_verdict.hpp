@@ -79,8 +79,12 @@ struct GateResult {
 //      latency) or the confidence sequences (relative), see metrics/sequential.hpp. Custom SLOs are
 //      always judged by threshold: they have no counts.
 // A plan that validation would refuse (an SLO without its bound) gives ERROR naming the missing field.
+// `fail_share` (in (0, 1]) is this test's share of the false-FAIL budget α = 1 - confidence: the SPRT
+// FAILs at log LR >= ln(1/(α·fail_share)). Several tests of one gate (the test since settle and tests
+// restarted later in the step, see PrometheusGates) whose shares sum to at most 1 keep the chance of ever
+// failing a healthy release at most α, by the union bound. PASS thresholds are unaffected.
 [[nodiscard]] GateResult judge(const planner::Slo& slo, const planner::GatesConfig& gates,
-                               const GateQuery& query, const GateObservation& obs);
+                               const GateQuery& query, const GateObservation& obs, double fail_share = 1.0);
 
 // The buckets sorted by `le`, without entries whose bound or count is NaN, with negative counts as 0 and
 // counts made non-decreasing (running maximum; a scrape race can make a higher bucket briefly smaller).

@@ -59,11 +59,71 @@ const planner::Slo* find_slo(const planner::Plan& plan, const std::string& name)
 
 }  // namespace
 
+namespace {
+
+// Every `k_restart_intervals` intervals after the first evaluation a fresh test starts over the recent
+// window, so that a fault starting in the middle of a long step is not diluted by the healthy traffic
+// before it. Test j (j = 1, 2, ...) gets the share 1/2^(j+1) of the false-FAIL budget and the test since
+// settle 1/2: the shares sum to at most 1 (judge()).
+constexpr int k_restart_intervals = 4;
+constexpr int k_max_restarts = 30;
+
+// Only sequential error-rate and latency gates accumulate evidence that old traffic can dilute.
+bool restartable(const planner::Plan& plan, const GateQuery& q) {
+  return plan.gates.decision == planner::DecisionMode::Sequential &&
+         (q.kind == QueryKind::Ratio || q.kind == QueryKind::Latency);
+}
+
+}  // namespace
+
+GateObservation PrometheusGates::observe(const GateQuery& q, planner::TimePoint now, std::vector<std::string>& warnings) {
+  // The request count comes from the counts the gate reads anyway (all responses, or the histogram's
+  // +Inf bucket): one query fewer per gate, and the count and the judged counts always agree.
+  GateObservation o;
+  switch (q.kind) {
+    case QueryKind::Ratio:
+      o.bad = scalar(m_client, q.bad, now, o.error, warnings);
+      o.total = scalar(m_client, q.total, now, o.error, warnings);
+      o.requests = o.total;
+      break;
+    case QueryKind::Relative:
+      o.bad = scalar(m_client, q.bad, now, o.error, warnings);
+      o.total = scalar(m_client, q.total, now, o.error, warnings);
+      o.requests = o.total;
+      o.baseline_bad = scalar(m_client, q.baseline_bad, now, o.error, warnings);
+      o.baseline_total = scalar(m_client, q.baseline_total, now, o.error, warnings);
+      o.baseline_requests = o.baseline_total;
+      break;
+    case QueryKind::Latency:
+      o.buckets = buckets(m_client, q.buckets, now, o.error, warnings);
+      if (!o.buckets.empty()) o.requests = bucket_total(o.buckets);
+      break;
+    case QueryKind::Custom:
+      o.value = scalar(m_client, q.value, now, o.error, warnings);
+      break;
+  }
+  return o;
+}
+
 std::vector<GateDetail> PrometheusGates::evaluate_detailed(const planner::Plan& plan, planner::TimePoint window_start,
                                                            planner::TimePoint now, int to_weight) {
-  const std::string window = promql_range(std::chrono::duration_cast<planner::Duration>(now - window_start));
+  const auto elapsed = std::chrono::duration_cast<planner::Duration>(now - window_start);
+  const std::string window = promql_range(elapsed);
+  // The latest restarted test that has at least one interval of data.
+  int restart = 0;
+  const planner::Duration period = plan.interval * k_restart_intervals;
+  if (period.count() > 0 && elapsed - plan.interval >= period) {
+    restart = static_cast<int>(std::min<long long>((elapsed - plan.interval) / period, k_max_restarts));
+  }
+  const planner::TimePoint recent_start = window_start + period * restart;
+  const std::string recent_window =
+      promql_range(std::chrono::duration_cast<planner::Duration>(now - recent_start));
+  const auto recent_queries = restart > 0 ? build_gate_queries(plan, recent_window) : std::vector<GateQuery>{};
+
+  const auto queries = build_gate_queries(plan, window);
   std::vector<GateDetail> out;
-  for (auto& q : build_gate_queries(plan, window)) {
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const GateQuery& q = queries[i];
     GateDetail d;
     d.query = q;
     d.window = window;
@@ -81,37 +141,29 @@ std::vector<GateDetail> PrometheusGates::evaluate_detailed(const planner::Plan& 
       out.push_back(std::move(d));
       continue;
     }
-    // The request count comes from the counts the gate reads anyway (all responses, or the histogram's
-    // +Inf bucket): one query fewer per gate, and the count and the judged counts always agree.
-    auto& o = d.observation;
-    switch (q.kind) {
-      case QueryKind::Ratio:
-        o.bad = scalar(m_client, q.bad, now, o.error, d.warnings);
-        o.total = scalar(m_client, q.total, now, o.error, d.warnings);
-        o.requests = o.total;
-        break;
-      case QueryKind::Relative:
-        o.bad = scalar(m_client, q.bad, now, o.error, d.warnings);
-        o.total = scalar(m_client, q.total, now, o.error, d.warnings);
-        o.requests = o.total;
-        o.baseline_bad = scalar(m_client, q.baseline_bad, now, o.error, d.warnings);
-        o.baseline_total = scalar(m_client, q.baseline_total, now, o.error, d.warnings);
-        o.baseline_requests = o.baseline_total;
-        break;
-      case QueryKind::Latency:
-        o.buckets = buckets(m_client, q.buckets, now, o.error, d.warnings);
-        if (!o.buckets.empty()) o.requests = bucket_total(o.buckets);
-        break;
-      case QueryKind::Custom:
-        o.value = scalar(m_client, q.value, now, o.error, d.warnings);
-        break;
-    }
-    if (slo != nullptr) {
-      d.result = judge(*slo, plan.gates, q, o);
-    } else {
+    if (slo == nullptr) {
       d.result.slo = q.slo;
       d.result.verdict = planner::Verdict::Error;
       d.result.reason = "no SLO named " + q.slo;
+      out.push_back(std::move(d));
+      continue;
+    }
+    d.observation = observe(q, now, d.warnings);
+    const bool split = restartable(plan, q);
+    d.result = judge(*slo, plan.gates, q, d.observation, split ? 0.5 : 1.0);
+    if (split && restart > 0 && d.result.verdict != planner::Verdict::Fail && i < recent_queries.size()) {
+      std::vector<std::string> ignored;
+      const GateObservation recent = observe(recent_queries[i], now, ignored);
+      const double share = std::ldexp(1.0, -(restart + 1));  // 1 / 2^(restart+1)
+      const GateResult r = judge(*slo, plan.gates, recent_queries[i], recent, share);
+      if (r.verdict == planner::Verdict::Fail) {
+        d.result = r;
+        d.result.reason = "in the last " + recent_window + " (a test restarted " +
+                          planner::format_duration(period * restart) + " after settle): " + r.reason;
+        d.query = recent_queries[i];
+        d.observation = recent;
+        d.window = recent_window;
+      }
     }
     out.push_back(std::move(d));
   }

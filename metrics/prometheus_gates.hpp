@@ -36,6 +36,8 @@ class PrometheusGates final : public planner::MetricsSource {
                                             planner::TimePoint now, int to_weight);
 
  private:
+  // Runs the queries of one gate at `now`.
+  GateObservation observe(const GateQuery& q, planner::TimePoint now, std::vector<std::string>& warnings);
   PrometheusClient& m_client;
 };
 
