@@ -16,7 +16,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
   const std::string s(text);
   for (const char* fmt : {"%FT%TZ", "%FT%T%Ez", "%F %TZ", "%F %T%Ez"}) {
     std::istringstream in(s);
-    date::sys_time<std::chrono::milliseconds> t;
+    date::sys_time<std::chrono::milliseconds> t{};
     in >> date::parse(fmt, t);
     if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return TimePoint{t};
   }
