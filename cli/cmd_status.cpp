@@ -5,6 +5,7 @@
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
 #include "cli/reporters.hpp"
+#include "cli/text_format.hpp"
 #include "cli/system_clock.hpp"
 #include "cli/wiring.hpp"
 #include "metrics/telemetry.hpp"
@@ -66,7 +67,9 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
                                    {"at", planner::format_rfc3339(g.at)}});
     }
     const std::size_t steps = plan != nullptr ? plan->steps.size() : 0;
-    o << planner::to_string(s.phase) << ", step " << (s.step + 1) << (steps ? "/" + std::to_string(steps) : "") << ", "
+    o << planner::to_string(s.phase);
+    if (s.step >= 0) o << ", step " << (s.step + 1) << (steps ? "/" + std::to_string(steps) : "");
+    o << ", "
       << weight_bar(s.weight, 20) << " " << planner::format_weight(s.weight) << "% to "
       << (plan != nullptr ? plan->to : "the to set") << "\n";
     if (!s.reason.empty()) o << "  why: " << s.reason << "\n";
@@ -75,7 +78,7 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
     for (const auto& g : s.last_verdicts) {
       std::ostringstream v;
       v.precision(4);
-      v << "  " << g.slo << " [" << g.set << "] " << g.verdict << " " << (g.value ? std::to_string(*g.value) : "-")
+      v << "  " << g.slo << " [" << g.set << "] " << g.verdict << " " << format_number(g.value)
         << " (bound " << g.bound << "): " << g.reason << "\n";
       o << v.str();
     }
@@ -112,11 +115,14 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
       if (d.action == planner::Action::Wait) next["at"] = planner::format_rfc3339(d.until);
       if (d.action == planner::Action::Write) next["toWeight"] = d.to_weight / 100.0;
       j["next"] = next;
-      o << "  next: " << (d.action == planner::Action::Wait
-                              ? d.reason + ", until " + planner::format_local(d.until, plan->windows.timezone)
-                              : d.action == planner::Action::Finish ? std::string("nothing (") + planner::to_string(d.phase) + ")"
-                                                                    : std::string(planner::to_string(d.action)) + ": " + d.reason)
-        << " (when meshmove apply runs)\n";
+      if (d.action == planner::Action::Finish) {
+        o << "  next: nothing; the migration is " << planner::to_string(d.phase) << "\n";
+      } else if (d.action == planner::Action::Wait) {
+        o << "  next: " << d.reason << ", until " << planner::format_local(d.until, plan->windows.timezone)
+          << " (when meshmove apply runs)\n";
+      } else {
+        o << "  next: " << planner::to_string(d.action) << ": " << d.reason << " (when meshmove apply runs)\n";
+      }
     }
   }
   row.text = o.str();

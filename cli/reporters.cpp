@@ -144,14 +144,21 @@ void LiveView::report(const planner::Plan& plan, const planner::EngineEvent& e) 
   row.plan = &plan;
   if (e.state != nullptr) row.state = *e.state;
   if (e.kind == Kind::Waiting) {
-    row.next = e.message + (e.until ? " until " + planner::format_local(*e.until, plan.windows.timezone) : "");
+    row.next = e.message;
+    row.next_at = e.until;
+  }
+  const bool finished = e.kind == Kind::Promoted || e.kind == Kind::RolledBack || e.kind == Kind::Paused ||
+                        e.kind == Kind::Drift || e.kind == Kind::Interrupted;
+  if (finished) {
+    row.next.clear();
+    row.next_at.reset();
   }
   // Lasting events are printed above the view; the view is redrawn below them.
   const bool lasting = e.kind != Kind::Waiting && e.kind != Kind::Evaluated;
   if (lasting) {
     if (m_drawn_lines > 0) m_out << "\033[" << m_drawn_lines << "A\033[J";
     m_drawn_lines = 0;
-    m_out << planner::format_local(e.at, "UTC").substr(11) << " " << e.migration << " " << describe_event(plan, e) << "\n";
+    m_out << planner::format_rfc3339(e.at).substr(11, 8) << " " << e.migration << " " << describe_event(plan, e) << "\n";
   }
   draw_locked();
 }
@@ -188,7 +195,12 @@ void LiveView::draw_locked() {
       ++lines;
     }
     if (!r.next.empty()) {
-      o << "    next: " << r.next << "\n";
+      o << "    next: " << r.next;
+      if (r.next_at && *r.next_at > now) {
+        o << " (" << planner::format_duration(std::chrono::duration_cast<std::chrono::seconds>(*r.next_at - now))
+          << ")";
+      }
+      o << "\n";
       ++lines;
     }
   }

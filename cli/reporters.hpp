@@ -10,6 +10,7 @@
 #include <atomic>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -75,7 +76,8 @@ class LiveView final : public planner::Reporter {
   struct Row {
     const planner::Plan* plan = nullptr;
     planner::MigrationState state;
-    std::string next;  // what happens next, e.g. "evaluate at 10:42:30"
+    std::string next;  // what happens next, e.g. "gates pass; baking at 25%"
+    std::optional<planner::TimePoint> next_at;  // when, shown as a countdown
   };
   void draw_locked();
   std::ostream& m_out;
