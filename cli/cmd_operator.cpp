@@ -54,32 +54,6 @@ planner::Result<planner::MigrationState> state_or_new(Loaded& l) {
   return state;
 }
 
-// Hands the action to the runner that holds the lock, and waits a while for it to act.
-int request_from_runner(Output& out, Loaded& l, SystemClock& clock, const std::string& action,
-                        const std::string& reason, const planner::Error& locked, planner::Phase expected) {
-  const nlohmann::json request{{"action", action},
-                               {"reason", reason},
-                               {"by", operator_name()},
-                               {"at", planner::format_rfc3339(clock.now())}};
-  if (auto st = l.store->post_request(l.plan.name, request); !st.ok()) {
-    out.error(st.error().message);
-    return exit_code_for(st.error());
-  }
-  out.log(1, locked.message);
-  const auto deadline = clock.now() + std::chrono::seconds(30);
-  while (clock.now() < deadline) {
-    auto s = l.store->load(l.plan.name);
-    if (s.ok() && s->has_value() && (*s)->phase == expected) {
-      out.result(l.plan.name + ": the running meshmove carried out '" + action + "': " + (*s)->reason);
-      return to_int(ExitCode::Done);
-    }
-    clock.sleep(std::chrono::milliseconds(200));
-  }
-  out.warning(l.plan.name + ": asked the running meshmove to " + action + " (" + locked.message +
-              "); it has not confirmed within 30s; check with meshmove status");
-  return to_int(ExitCode::InProgress);
-}
-
 }  // namespace
 
 int cmd_pause(Output& out, const OperatorOptions& options) {
@@ -93,7 +67,7 @@ int cmd_pause(Output& out, const OperatorOptions& options) {
       out.error(lock.error().message);
       return exit_code_for(lock.error());
     }
-    return request_from_runner(out, l, clock, "pause", reason, lock.error(), planner::Phase::Paused);
+    return hand_to_runner(out, *l.store, l.plan.name, clock, "pause", reason, operator_name(), lock.error(), planner::Phase::Paused);
   }
   auto loaded = state_or_new(l);
   if (!loaded.ok()) {
@@ -193,7 +167,8 @@ int cmd_promote(Output& out, const OperatorOptions& options) {
       out.error(lock.error().message);
       return exit_code_for(lock.error());
     }
-    return request_from_runner(out, l, clock, "promote", reason, lock.error(), planner::Phase::Promoted);
+    return hand_to_runner(out, *l.store, l.plan.name, clock, "promote", reason, operator_name(), lock.error(),
+                          planner::Phase::Promoted);
   }
   auto loaded = state_or_new(l);
   if (!loaded.ok()) {

@@ -27,20 +27,8 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   if (!lock.ok()) {
     if (lock.error().kind != planner::ErrorKind::Locked) return fail(lock.error());
     // A running meshmove drives this migration: hand it the rollback, and wait for it.
-    const nlohmann::json request{{"action", "rollback"}, {"reason", reason}, {"at", planner::format_rfc3339(clock.now())}};
-    if (auto st = store->post_request(plan.name, request); !st.ok()) return fail(st.error());
-    const auto deadline = clock.now() + std::chrono::seconds(30);
-    while (clock.now() < deadline) {
-      auto s = store->load(plan.name);
-      if (s.ok() && s->has_value() && (*s)->phase == planner::Phase::RolledBack) {
-        out.result(plan.name + ": rolled back by the running meshmove (" + lock.error().message + ")");
-        return to_int(ExitCode::Done);
-      }
-      clock.sleep(std::chrono::milliseconds(200));
-    }
-    out.error(plan.name + ": asked the running meshmove to roll back, but it has not confirmed within 30s (" +
-              lock.error().message + ")");
-    return to_int(ExitCode::Locked);
+    return hand_to_runner(out, *store, plan.name, clock, "rollback", reason, "meshmove rollback", lock.error(),
+                          planner::Phase::RolledBack);
   }
   auto loaded = store->load(plan.name);
   if (!loaded.ok()) return fail(loaded.error());

@@ -7,6 +7,7 @@
 #include "backends/webhook_notifier.hpp"
 #include "cli/exit_code.hpp"
 #include "metrics/telemetry.hpp"
+#include "planner/time_format.hpp"
 
 namespace meshmove::cli {
 namespace {
@@ -92,6 +93,30 @@ std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& optio
 void report_event(Output& out, const planner::Plan& plan, const planner::EngineEvent& event) {
   if (auto* t = out.telemetry()) t->report(plan, event);
   if (auto* n = out.notifier()) n->notify(plan, event);
+}
+
+int hand_to_runner(Output& out, planner::StateStore& store, const std::string& migration, planner::Clock& clock,
+                   const std::string& action, const std::string& reason, const std::string& by,
+                   const planner::Error& locked, planner::Phase expected) {
+  const nlohmann::json request{
+      {"action", action}, {"reason", reason}, {"by", by}, {"at", planner::format_rfc3339(clock.now())}};
+  if (auto st = store.post_request(migration, request); !st.ok()) {
+    out.error(st.error().message);
+    return exit_code_for(st.error());
+  }
+  out.log(1, locked.message);
+  const auto deadline = clock.now() + std::chrono::seconds(30);
+  while (clock.now() < deadline) {
+    auto s = store.load(migration);
+    if (s.ok() && s->has_value() && (*s)->phase == expected) {
+      out.result(migration + ": the running meshmove carried out '" + action + "': " + (*s)->reason);
+      return to_int(ExitCode::Done);
+    }
+    clock.sleep(std::chrono::milliseconds(200));
+  }
+  out.warning(migration + ": asked the running meshmove to " + action + " (" + locked.message +
+              "); it has not confirmed within 30s; check with meshmove status");
+  return to_int(ExitCode::InProgress);
 }
 
 int exit_code_for(const planner::Error& error) {

@@ -13,6 +13,7 @@
 #include "planner/error.hpp"
 #include "planner/plan.hpp"
 #include "planner/reporter.hpp"
+#include "planner/state.hpp"
 #include "planner/state_store.hpp"
 
 namespace meshmove::cli {
@@ -44,6 +45,13 @@ std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& optio
 // Tells meshmove's own metrics and the plan's webhooks about something a command did (rollback, pause,
 // promote, an evaluation by check), as the engine does for apply.
 void report_event(Output& out, const planner::Plan& plan, const planner::EngineEvent& event);
+
+// When another meshmove holds the migration's lock (`locked`), posts `action` (pause, rollback, promote)
+// for it and waits up to 30 s for the state to reach `expected`. Returns the exit code: 0 when it
+// confirmed, 4 (in progress) when it did not in time.
+int hand_to_runner(Output& out, planner::StateStore& store, const std::string& migration, planner::Clock& clock,
+                   const std::string& action, const std::string& reason, const std::string& by,
+                   const planner::Error& locked, planner::Phase expected);
 
 // The exit code for an error of the outside world (exit_code.hpp).
 int exit_code_for(const planner::Error& error);
