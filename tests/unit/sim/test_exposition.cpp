@@ -138,7 +138,9 @@ TEST_SUITE("sim::Exposition") {
     sim.advance(Millis(3000));
     const auto after = samples(sim.metrics_text());
     CHECK(after.size() == before.size());
-    for (const auto& [series, value] : before) {
+    for (const auto& entry : before) {
+      const auto& series = entry.first;  // not a structured binding: clang 14 cannot capture those
+      const auto value = entry.second;
       CAPTURE(series);
       REQUIRE(after.count(series) == 1);
       CHECK(after.at(series) >= value);
