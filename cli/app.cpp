@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "backends/etcd_gateway.hpp"
 #include "backends/webhook_notifier.hpp"
 #include "cli/completion.hpp"
 #include "cli/system_clock.hpp"
@@ -55,6 +56,16 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
                  "~/.local/state/meshmove)")
       ->envname("MESHMOVE_STATE_DIR")
       ->option_text("DIR");
+  app.add_option("--state", g.state_url,
+                 "Keep state, journals and locks in etcd instead: etcd://host:port/prefix or "
+                 "etcd+https://host:port/prefix (conflicts with --state-dir)")
+      ->envname("MESHMOVE_STATE")
+      ->option_text("URL")
+      ->check([](const std::string& url) {
+        auto parsed = backends::parse_etcd_url(url);
+        return parsed.ok() ? std::string() : parsed.error().message;
+      })
+      ->excludes("--state-dir");
 }
 
 // The command definitions as plain data, for the completion scripts.

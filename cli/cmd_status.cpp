@@ -155,7 +155,9 @@ int cmd_status(Output& out, const StatusOptions& options) {
       rows.push_back(status_of(out, *store, clock, name, plan ? &*plan : nullptr));
     }
     if (rows.empty() && out.options().output == OutputFormat::Text) {
-      out.result("no migration has state yet (state directory: --state-dir, default $XDG_STATE_HOME/meshmove)");
+      out.result(out.options().state_url.empty()
+                     ? "no migration has state yet (state directory: --state-dir, default $XDG_STATE_HOME/meshmove)"
+                     : "no migration has state yet in " + out.options().state_url);
     }
   } else {
     for (const auto& path : options.plans) {

@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string prometheus_url;                // --prometheus-url / MESHMOVE_PROMETHEUS_URL
   std::string control_plane_url;             // --control-plane-url / MESHMOVE_CONTROL_PLANE_URL
   std::string state_dir;                     // --state-dir
+  std::string state_url;                     // --state / MESHMOVE_STATE: etcd://host:port/prefix
   std::string metrics_file;                  // --metrics-file: write own metrics here at exit
   std::string pushgateway;                   // --pushgateway: push own metrics here at exit
 };

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "backends/etcd_state_store.hpp"
 #include "backends/file_state_store.hpp"
 #include "backends/kuma_control_plane.hpp"
 #include "backends/webhook_notifier.hpp"
@@ -26,6 +27,25 @@ planner::Result<std::string> read_token(const char* env_name, const std::string&
   out.add_secret(token);
   return token;
 }
+
+// Answers every call with the error that kept the chosen store from opening (the option check already
+// refuses a bad --state URL), so that each command reports it as it reports any state store failure.
+class UnusableStateStore final : public planner::StateStore {
+ public:
+  explicit UnusableStateStore(planner::Error error) : m_error(std::move(error)) {}
+  planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string&) override { return m_error; }
+  planner::Result<std::optional<planner::MigrationState>> load(const std::string&) override { return m_error; }
+  planner::Status save(const planner::MigrationState&) override { return m_error; }
+  planner::Status append(const std::string&, const nlohmann::json&) override { return m_error; }
+  planner::Result<std::vector<nlohmann::json>> journal(const std::string&) override { return m_error; }
+  planner::Result<std::vector<std::string>> migrations() override { return m_error; }
+  planner::Status post_request(const std::string&, const nlohmann::json&) override { return m_error; }
+  planner::Result<std::optional<nlohmann::json>> take_request(const std::string&) override { return m_error; }
+  [[nodiscard]] std::string location(const std::string& migration) const override { return migration; }
+
+ private:
+  planner::Error m_error;
+};
 
 }  // namespace
 
@@ -85,7 +105,12 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
   return c;
 }
 
-std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock) {
+std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, planner::Clock& clock) {
+  if (!options.state_url.empty()) {
+    auto etcd = backends::make_etcd_state_store(options.state_url, clock);
+    if (etcd.ok()) return std::move(etcd).value();
+    return std::make_unique<UnusableStateStore>(etcd.error());
+  }
   const std::string dir = options.state_dir.empty() ? backends::default_state_directory() : options.state_dir;
   return backends::make_file_state_store({dir, {}}, clock);
 }

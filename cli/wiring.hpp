@@ -39,8 +39,9 @@ struct PrometheusConnection {
 planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
                                                          planner::Duration retry_budget);
 
-// The state store chosen by --state-dir (default: $XDG_STATE_HOME/meshmove).
-std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, const planner::Clock& clock);
+// The state store chosen by --state (etcd) or --state-dir (files; the default: $XDG_STATE_HOME/meshmove).
+// `clock` must outlive the store and its locks.
+std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, planner::Clock& clock);
 
 // Tells meshmove's own metrics and the plan's webhooks about something a command did (rollback, pause,
 // promote, an evaluation by check), as the engine does for apply.
