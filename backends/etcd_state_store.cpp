@@ -212,21 +212,17 @@ class EtcdStateStore final : public planner::StateStore {
     const auto lock_kvs = etcd_key_values(txn_response(*answer, 1, "response_range"));
     if (lock_created != 0 && lock_kvs.ok() &&
         (lock_kvs->empty() || lock_kvs->front().create_revision != lock_created)) {
-      return make_error(ErrorKind::Conflict,
-                        "the state of '" + migration +
-                            "' was not saved: this runner lost its lock (its etcd lease "
-                            "expired)" +
-                            std::string(lock_kvs->empty() ? "" : " and another runner holds it now") +
-                            "; run again to continue from the stored state");
+      const std::string taken = lock_kvs->empty() ? "" : " and another runner holds it now";
+      return make_error(ErrorKind::Conflict, "the state of '" + migration + "' was not saved: this runner " +
+                                                 "lost its lock (its etcd lease expired)" + taken +
+                                                 "; run again to continue from the stored state");
     }
     const std::int64_t found = state_kvs.ok() && !state_kvs->empty() ? state_kvs->front().mod_revision : 0;
     return make_error(ErrorKind::Conflict,
-                      "the state of '" + migration +
-                          "' was not saved: another runner changed "
-                          "the state in " +
-                          location(migration) + " since this one read it (mod revision " +
-                          std::to_string(found) + ", expected " + std::to_string(expected) +
-                          "); run again to continue from the stored state");
+                      "the state of '" + migration + "' was not saved: another runner " +
+                          "changed the state in " + location(migration) +
+                          " since this one read it (mod revision " + std::to_string(found) + ", expected " +
+                          std::to_string(expected) + "); run again to continue from the stored state");
   }
 
   planner::Status append(const std::string& migration, const nlohmann::json& event) override {
