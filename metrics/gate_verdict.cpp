@@ -51,16 +51,44 @@ std::string percent(double fraction) { return format("%.6g%%", fraction * 100); 
 
 std::string log_lr(double v) { return format("%.1f", v); }
 
-// A count from Prometheus: nullopt when absent or not finite (no data), negatives as 0.
-std::optional<double> count_of(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return std::nullopt;
-  return std::max(0.0, *v);
+std::string spell(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return num(v);
 }
 
-// A value from Prometheus: nullopt when absent or NaN; infinities are kept (they compare with bounds).
-std::optional<double> value_of(const std::optional<double>& v) {
-  if (!v || std::isnan(*v)) return std::nullopt;
-  return v;
+// Why a count cannot be judged (NaN, +-Inf, negative), or nullopt when it can (absent counts can).
+std::optional<std::string> bad_count(const std::optional<double>& v, const char* what) {
+  if (!v || (std::isfinite(*v) && *v >= 0)) return std::nullopt;
+  return std::string(what) + " is " + spell(*v) + ", not a number of requests";
+}
+
+// Why buckets cannot be judged: a NaN or infinite bound other than +Inf, a count that is not a finite
+// non-negative number, no +Inf bucket, or counts that decrease as the bound grows (beyond rounding).
+std::optional<std::string> bad_buckets(const Buckets& buckets) {
+  if (buckets.empty()) return std::nullopt;
+  bool has_inf = false;
+  double total = 0;
+  for (const auto& [le, n] : buckets) {
+    if (std::isnan(le) || le == -k_infinity) return "the latency histogram has a bucket with the bound " + spell(le);
+    if (!std::isfinite(n) || n < 0) return "a latency bucket count is " + spell(n) + ", not a number of requests";
+    if (std::isinf(le)) {
+      has_inf = true;
+      total = n;
+    }
+  }
+  if (!has_inf) return std::string("the latency histogram has no +Inf bucket, so it does not count every request");
+  Buckets sorted = buckets;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  const double slack = 1e-9 * std::max(1.0, total);
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].second + slack < sorted[i - 1].second) {
+      return "the latency histogram is not cumulative: " + spell(sorted[i - 1].second) + " requests at or below " +
+             spell(sorted[i - 1].first) + " ms but " + spell(sorted[i].second) + " at or below " +
+             spell(sorted[i].first);
+    }
+  }
+  return std::nullopt;
 }
 
 // The arithmetic of the public bucket functions, on buckets that normalize_buckets() returned.
@@ -118,7 +146,10 @@ class Judge {
   }
 
   GateResult run() {
+    m_r.bound = stated_bound();
     if (m_obs.error) return error(*m_obs.error);
+    // Doubt is never a pass: a number no query of meshmove's can return is bad data, not "0 errors".
+    if (auto why = suspect()) return error(*why);
     switch (m_query.kind) {
       case QueryKind::Ratio:
         return ratio();
@@ -134,6 +165,50 @@ class Judge {
 
  private:
   [[nodiscard]] bool sequential() const { return m_gates.decision == DecisionMode::Sequential; }
+
+  // The bound an ERROR row shows (the judgements below set the same one): max, the latency allowance or
+  // bound, the custom max (else min), maxIncrease; 0 when the plan lacks it.
+  [[nodiscard]] double stated_bound() const {
+    switch (m_query.kind) {
+      case QueryKind::Ratio: return m_slo.max.value_or(0);
+      case QueryKind::Latency:
+        if (m_slo.percentile || m_slo.max) {
+          return sequential() ? 1 - m_slo.percentile.value_or(100) / 100 : m_slo.max.value_or(0);
+        }
+        return m_slo.max_slow_fraction.value_or(0);
+      case QueryKind::Custom: return m_slo.max ? *m_slo.max : m_slo.min.value_or(0);
+      case QueryKind::Relative: return m_slo.max_increase.value_or(0);
+    }
+    return 0;
+  }
+
+  // Why the observation cannot be judged, when it cannot: a count that is NaN, +-Inf or negative, 5xx
+  // responses without any response counted, bad buckets (bad_buckets), an infinite quantile, a
+  // non-finite custom value. Absent values are fine (no data, decided by the rules of judge()).
+  [[nodiscard]] std::optional<std::string> suspect() const {
+    const std::pair<const std::optional<double>*, const char*> counts[] = {
+        {&m_obs.requests, "the request count"},        {&m_obs.bad, "the 5xx count"},
+        {&m_obs.total, "the response count"},          {&m_obs.baseline_bad, "the from set's 5xx count"},
+        {&m_obs.baseline_total, "the from set's response count"},
+        {&m_obs.baseline_requests, "the from set's request count"}};
+    for (const auto& [v, what] : counts) {
+      if (auto why = bad_count(*v, what)) return why;
+    }
+    const auto orphan = [](const std::optional<double>& bad, const std::optional<double>& total) {
+      return bad && *bad > 0 && (!total || *total <= 0);
+    };
+    if (orphan(m_obs.bad, m_obs.total) || orphan(m_obs.baseline_bad, m_obs.baseline_total)) {
+      return std::string("5xx responses are counted but no responses at all: the answers disagree");
+    }
+    if (auto why = bad_buckets(m_obs.buckets)) return why;
+    if (m_obs.quantile_ms && std::isinf(*m_obs.quantile_ms)) {
+      return "the latency quantile is " + spell(*m_obs.quantile_ms) + " ms";
+    }
+    if (m_query.kind == QueryKind::Custom && m_obs.value && !std::isfinite(*m_obs.value)) {
+      return "the custom query returned " + spell(*m_obs.value) + ", which no bound can judge";
+    }
+    return std::nullopt;
+  }
 
   GateResult done(Verdict v, std::string reason) {
     m_r.verdict = v;
@@ -162,7 +237,7 @@ class Judge {
 
   // Rules 2 and 3 on the judged set's request count. Returns a result when they decide.
   std::optional<GateResult> sample_gate() {
-    const auto n = count_of(m_obs.requests);
+    const auto& n = m_obs.requests;
     if (!n || *n <= 0) return no_data("no requests in the window");
     m_r.samples = *n;
     if (*n < m_min_requests) {
@@ -216,10 +291,10 @@ class Judge {
     const double max = *m_slo.max;
     m_r.bound = max;
     if (auto r = sample_gate()) return *r;
-    const auto total = count_of(m_obs.total);
+    const auto& total = m_obs.total;
     if (!total || *total <= 0) return no_data("no responses counted in the window");
     // Envoy creates the 5xx counter lazily: an empty result with responses counted is zero errors.
-    const Counts c = clamp_counts(count_of(m_obs.bad).value_or(0), *total);
+    const Counts c = clamp_counts(m_obs.bad.value_or(0), *total);
     const double rate = c.bad / c.total;
     m_r.value = rate;
     const std::string subject = "error rate " + num_vs(rate, max) + " over " + count(c.total) + " requests";
@@ -242,7 +317,8 @@ class Judge {
     if (auto r = sample_gate()) return *r;
 
     const Buckets buckets = normalize_buckets(m_obs.buckets);
-    std::optional<double> quantile = value_of(m_obs.quantile_ms);
+    // histogram_quantile's NaN (no requests in the buckets) leaves the quantile to the buckets.
+    std::optional<double> quantile = m_obs.quantile_ms && !std::isnan(*m_obs.quantile_ms) ? m_obs.quantile_ms : std::nullopt;
     if (by_percentile && !quantile) quantile = quantile_normalized(buckets, *m_slo.percentile / 100);
 
     if (by_percentile && !sequential()) {
@@ -274,8 +350,8 @@ class Judge {
   GateResult custom() {
     if (!m_slo.max && !m_slo.min) return missing_bound("max or min");
     m_r.bound = m_slo.max ? *m_slo.max : *m_slo.min;
-    m_r.samples = count_of(m_obs.requests);
-    const auto v = value_of(m_obs.value);
+    m_r.samples = m_obs.requests;
+    const auto& v = m_obs.value;
     if (!v) return no_data("the query returned no value");
     m_r.value = *v;
     if (m_slo.max && *v > *m_slo.max) {
@@ -297,21 +373,21 @@ class Judge {
     const double delta = *m_slo.max_increase;
     m_r.bound = delta;
     if (auto r = sample_gate()) return *r;
-    const auto from_requests = count_of(m_obs.baseline_requests).value_or(0);
+    const auto from_requests = m_obs.baseline_requests.value_or(0);
     if (from_requests <= 0 || from_requests < m_min_requests) {
       return done(Verdict::Hold, "the from set has " + count(from_requests) +
                                      " requests in the window, fewer than minRequests " +
                                      count(m_min_requests) + ": nothing to compare with");
     }
-    const auto to_total = count_of(m_obs.total);
+    const auto& to_total = m_obs.total;
     if (!to_total || *to_total <= 0) return no_data("no responses counted in the window");
-    const auto from_total = count_of(m_obs.baseline_total);
+    const auto& from_total = m_obs.baseline_total;
     if (!from_total || *from_total <= 0) {
       return done(Verdict::Hold,
                   "the from set has no responses counted in the window: nothing to compare with");
     }
-    const Counts to = clamp_counts(count_of(m_obs.bad).value_or(0), *to_total);
-    const Counts from = clamp_counts(count_of(m_obs.baseline_bad).value_or(0), *from_total);
+    const Counts to = clamp_counts(m_obs.bad.value_or(0), *to_total);
+    const Counts from = clamp_counts(m_obs.baseline_bad.value_or(0), *from_total);
     const double to_rate = to.bad / to.total;
     const double from_rate = from.bad / from.total;
     const double diff = to_rate - from_rate;

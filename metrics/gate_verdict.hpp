@@ -23,8 +23,10 @@ using planner::Verdict;
 // of requests at or below it). Order does not matter.
 using Buckets = std::vector<std::pair<double, double>>;
 
-// What the Prometheus client measured for one gate over the window. nullopt is an empty query result. A
-// NaN anywhere is treated as no data; infinite counts too.
+// What the Prometheus client measured for one gate over the window. nullopt is an empty query result.
+// The answers were checked (metrics/answer_checks.hpp) before they got here; judge() checks the numbers
+// again, so that a NaN, an infinity or a negative count is an ERROR however it arrives, never no data
+// and never zero errors.
 struct GateObservation {
   std::optional<std::string> error;  // a query failed: the verdict is ERROR with this message as the reason
   std::optional<double> requests;    // requests in the window (GateQuery::requests)
@@ -70,9 +72,12 @@ struct GateResult {
 
 // Judges one gate. `query` says which kind of gate it is (QueryKind) and which set; `slo` and `gates` give
 // the bounds and the decision mode. Rules, in order:
-//   1. obs.error: ERROR with the message as reason.
-//   2. No data at all (empty or NaN request count, or zero requests; for custom SLOs an empty or NaN
-//      value): onNoData (the SLO's, else gates.onNoData): HOLD, PASS or FAIL.
+//   1. obs.error: ERROR with the message as reason. Bad data is ERROR too, with the reason: a count that
+//      is NaN, +-Inf or negative; 5xx responses counted without any response; buckets without +Inf, with
+//      a non-finite or negative count, or not cumulative; an infinite quantile (NaN leaves it to
+//      the buckets), a non-finite custom value.
+//   2. No data at all (an empty request count or zero requests, so also a 0/0 error rate; for custom SLOs
+//      an empty answer): onNoData (the SLO's, else gates.onNoData): HOLD, PASS or FAIL.
 //   3. Fewer than minRequests (the SLO's, else gates.minRequests) but more than zero: HOLD. For a relative
 //      SLO the from set also needs minRequests, else HOLD.
 //   4. gates.decision threshold: the point estimate against the bound; sequential: the SPRT (error rate,
@@ -87,7 +92,7 @@ struct GateResult {
                                const GateQuery& query, const GateObservation& obs, double fail_share = 1.0);
 
 // The buckets sorted by `le`, without entries whose bound or count is NaN, with negative counts as 0 and
-// counts made non-decreasing (running maximum; a scrape race can make a higher bucket briefly smaller).
+// counts made non-decreasing (running maximum, for float rounding: judge() refuses larger decreases).
 [[nodiscard]] Buckets normalize_buckets(const Buckets& buckets);
 
 // All requests counted: the +Inf bucket's count (the largest count when there is no +Inf bucket). 0 when

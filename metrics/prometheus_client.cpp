@@ -67,6 +67,10 @@ planner::Result<PromResult> parse_query_response(int http_status, const std::str
     result.samples.push_back({{}, *v});
     return result;
   }
+  if (result.result_type.empty() || !data.contains("result")) {
+    return make_error(ErrorKind::Invalid, "Prometheus answered success without a result (no data.resultType or "
+                                          "data.result): is the URL a Prometheus query API?");
+  }
   if (result.result_type != "vector") {
     return make_error(ErrorKind::Invalid, "the query gives a " + result.result_type +
                                               "; a gate needs an instant vector or a scalar (drop the range selector)");
@@ -105,6 +109,13 @@ planner::Result<PromResult> PrometheusClient::query(const std::string& promql, p
   if (!response.ok()) {
     // Retries are exhausted for 5xx: Prometheus's own message is in the body when it sent one.
     return response.error();
+  }
+  if (response->status == 401 || response->status == 403) {
+    return make_error(ErrorKind::Rejected,
+                      "Prometheus at " + m_base + " refused the query with HTTP " + std::to_string(response->status) +
+                          (response->status == 401 ? " (unauthorized)" : " (forbidden)") +
+                          ": check the token (gates.prometheus.tokenFile or MESHMOVE_PROMETHEUS_TOKEN) and its rights",
+                      response->status);
   }
   return parse_query_response(response->status, response->body);
 }

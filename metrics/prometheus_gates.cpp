@@ -1,53 +1,36 @@
 #include "metrics/prometheus_gates.hpp"
 
 #include <cmath>
-#include <limits>
+
+#include "metrics/answer_checks.hpp"
 
 namespace meshmove::metrics {
 namespace {
 
-// Runs one query; returns the sum of its samples, nullopt for an empty result. Sets `error` on failure.
-std::optional<double> scalar(PrometheusClient& client, const std::string& q, planner::TimePoint at,
-                             std::optional<std::string>& error, std::vector<std::string>& warnings) {
-  if (q.empty() || error) return std::nullopt;
+// Runs one query and reads its answer with `read` (metrics/answer_checks.hpp). On failure sets `error`
+// (the first failure of a gate wins) and returns `T{}`. Warnings are passed on for display as well.
+template <class T, class Read>
+T run_query(PrometheusClient& client, const std::string& q, planner::TimePoint at, std::optional<std::string>& error,
+            std::vector<std::string>& warnings, Read read) {
+  if (q.empty() || error) return T{};
   auto r = client.query(q, at);
   if (!r.ok()) {
     error = r.error().message;
-    return std::nullopt;
+    return T{};
   }
   for (const auto& w : r->warnings) warnings.push_back(w);
-  if (r->samples.empty()) return std::nullopt;
-  double sum = 0;
-  for (const auto& s : r->samples) sum += s.value;
-  return sum;
+  auto checked = read(*r);
+  if (!checked.ok()) {
+    error = checked.error().message;
+    return T{};
+  }
+  return std::move(*checked);
 }
 
-Buckets buckets(PrometheusClient& client, const std::string& q, planner::TimePoint at, std::optional<std::string>& error,
-                std::vector<std::string>& warnings) {
-  Buckets out;
-  if (q.empty() || error) return out;
-  auto r = client.query(q, at);
-  if (!r.ok()) {
-    error = r.error().message;
-    return out;
-  }
-  for (const auto& w : r->warnings) warnings.push_back(w);
-  for (const auto& s : r->samples) {
-    const auto it = s.labels.find("le");
-    if (it == s.labels.end()) continue;
-    double le = 0;
-    if (it->second == "+Inf") {
-      le = std::numeric_limits<double>::infinity();
-    } else {
-      try {
-        le = std::stod(it->second);
-      } catch (const std::exception&) {
-        continue;
-      }
-    }
-    out.emplace_back(le, s.value);
-  }
-  return out;
+std::optional<double> count(PrometheusClient& client, const std::string& q, const char* what, planner::TimePoint at,
+                            std::optional<std::string>& error, std::vector<std::string>& warnings) {
+  return run_query<std::optional<double>>(client, q, at, error, warnings,
+                                          [what](const PromResult& r) { return read_count(r, what); });
 }
 
 const planner::Slo* find_slo(const planner::Plan& plan, const std::string& name) {
@@ -82,24 +65,21 @@ GateObservation PrometheusGates::observe(const GateQuery& q, planner::TimePoint 
   GateObservation o;
   switch (q.kind) {
     case QueryKind::Ratio:
-      o.bad = scalar(m_client, q.bad, now, o.error, warnings);
-      o.total = scalar(m_client, q.total, now, o.error, warnings);
-      o.requests = o.total;
-      break;
     case QueryKind::Relative:
-      o.bad = scalar(m_client, q.bad, now, o.error, warnings);
-      o.total = scalar(m_client, q.total, now, o.error, warnings);
+      o.bad = count(m_client, q.bad, "the 5xx count", now, o.error, warnings);
+      o.total = count(m_client, q.total, "the response count", now, o.error, warnings);
       o.requests = o.total;
-      o.baseline_bad = scalar(m_client, q.baseline_bad, now, o.error, warnings);
-      o.baseline_total = scalar(m_client, q.baseline_total, now, o.error, warnings);
+      if (q.kind == QueryKind::Ratio) break;
+      o.baseline_bad = count(m_client, q.baseline_bad, "the from set's 5xx count", now, o.error, warnings);
+      o.baseline_total = count(m_client, q.baseline_total, "the from set's response count", now, o.error, warnings);
       o.baseline_requests = o.baseline_total;
       break;
     case QueryKind::Latency:
-      o.buckets = buckets(m_client, q.buckets, now, o.error, warnings);
+      o.buckets = run_query<Buckets>(m_client, q.buckets, now, o.error, warnings, read_buckets);
       if (!o.buckets.empty()) o.requests = bucket_total(o.buckets);
       break;
     case QueryKind::Custom:
-      o.value = scalar(m_client, q.value, now, o.error, warnings);
+      o.value = run_query<std::optional<double>>(m_client, q.value, now, o.error, warnings, read_custom);
       break;
   }
   return o;
@@ -156,7 +136,8 @@ std::vector<GateDetail> PrometheusGates::evaluate_detailed(const planner::Plan& 
       const GateObservation recent = observe(recent_queries[i], now, ignored);
       const double share = std::ldexp(1.0, -(restart + 1));  // 1 / 2^(restart+1)
       const GateResult r = judge(*slo, plan.gates, recent_queries[i], recent, share);
-      if (r.verdict == planner::Verdict::Fail) {
+      // A restarted test whose answer is bad data makes the gate ERROR too: doubt is never a pass.
+      if (r.verdict == planner::Verdict::Fail || r.verdict == planner::Verdict::Error) {
         d.result = r;
         d.result.reason = "in the last " + recent_window + " (a test restarted " +
                           planner::format_duration(period * restart) + " after settle): " + r.reason;

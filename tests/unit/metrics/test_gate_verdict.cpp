@@ -226,7 +226,7 @@ TEST_SUITE("metrics::gate_verdict") {
       CHECK(r.verdict == Verdict::Error);
       CHECK(r.reason == "bad_data: 1:14: parse error: unexpected \"}\"");
       CHECK(r.slo == "errors");
-      CHECK(r.bound == 0);
+      CHECK(r.bound == 0.01);  // the SLO's bound, also on an ERROR row
     }
   }
 
@@ -263,8 +263,7 @@ TEST_SUITE("metrics::gate_verdict") {
     const GateQuery q = query_for(slo, QueryKind::Ratio);
     const GateObservation empty = counts(std::nullopt, std::nullopt, std::nullopt);
     const GateObservation zero = counts(0, std::nullopt, 0);
-    const GateObservation nan = counts(k_nan, k_nan, k_nan);
-    for (const GateObservation& o : {empty, zero, nan}) {
+    for (const GateObservation& o : {empty, zero}) {
       const GateResult hold = judge(slo, gates(DecisionMode::Sequential), q, o);
       CHECK(hold.verdict == Verdict::Hold);
       CHECK(hold.reason == "no requests in the window; holding (onNoData: hold)");
@@ -286,8 +285,14 @@ TEST_SUITE("metrics::gate_verdict") {
       CHECK(r.verdict == Verdict::Hold);
       CHECK(r.reason == "no responses counted in the window; holding (onNoData: hold)");
     }
-    SUBCASE("an infinite count is not data") {
-      CHECK(judge(slo, gates(DecisionMode::Threshold), q, counts(k_inf, 3, 500)).verdict == Verdict::Hold);
+    SUBCASE("a NaN or infinite count is bad data: ERROR, whatever onNoData says") {
+      for (auto action : {NoDataAction::Hold, NoDataAction::Pass, NoDataAction::Fail}) {
+        const GateResult nan = judge(slo, gates(DecisionMode::Sequential, 100, action), q, counts(k_nan, k_nan, k_nan));
+        CHECK(nan.verdict == Verdict::Error);
+        CHECK(nan.reason == "the request count is NaN, not a number of requests");
+        CHECK(judge(slo, gates(DecisionMode::Threshold, 100, action), q, counts(k_inf, 3, 500)).verdict ==
+              Verdict::Error);
+      }
     }
   }
 
@@ -302,9 +307,11 @@ TEST_SUITE("metrics::gate_verdict") {
     const GateResult s = judge(slo, gates(DecisionMode::Sequential), q, counts(1000, std::nullopt, 1000));
     CHECK(s.verdict == Verdict::Pass);
     CHECK(s.evidence == doctest::Approx(-10.152371464018));
-    SUBCASE("a NaN 5xx count is treated the same way") {
-      CHECK(judge(slo, gates(DecisionMode::Threshold), q, counts(1000, k_nan, 1000)).verdict ==
-            Verdict::Pass);
+    SUBCASE("a NaN 5xx count is bad data, never zero errors") {
+      const GateResult r = judge(slo, gates(DecisionMode::Threshold), q, counts(1000, k_nan, 1000));
+      CHECK(r.verdict == Verdict::Error);
+      CHECK(r.reason == "the 5xx count is NaN, not a number of requests");
+      CHECK_FALSE(r.value.has_value());
     }
   }
 
@@ -347,9 +354,11 @@ TEST_SUITE("metrics::gate_verdict") {
     CHECK(fail.reason == "p99 612 ms over 4120 requests is above max 500 ms");
     o.quantile_ms = 480;
     CHECK(judge(slo, g, q, o).verdict == Verdict::Pass);
-    SUBCASE("an infinite quantile is a value, and above any bound") {
+    SUBCASE("an infinite quantile is bad data (histogram_quantile gives one only for q > 1)") {
       o.quantile_ms = k_inf;
-      CHECK(judge(slo, g, q, o).verdict == Verdict::Fail);
+      CHECK(judge(slo, g, q, o).verdict == Verdict::Error);
+      o.quantile_ms = -k_inf;
+      CHECK(judge(slo, g, q, o).verdict == Verdict::Error);
     }
     SUBCASE("without histogram_quantile's result the quantile comes from the buckets") {
       GateObservation b = latency_obs(envoy_buckets({0, 0, 0, 0, 0, 0, 900, 80, 12, 8}));
@@ -404,17 +413,24 @@ TEST_SUITE("metrics::gate_verdict") {
       CHECK(below.reason == "value 0.5 is below min 1");
       CHECK(judge(custom(std::nullopt, 5), g, q, o).verdict == Verdict::Pass);
       CHECK(judge(custom(1, std::nullopt), g, q, o).verdict == Verdict::Fail);
-      o.value = k_inf;
-      CHECK(judge(custom(std::nullopt, 5), g, q, o).verdict == Verdict::Fail);
+      for (double v : {k_inf, -k_inf, k_nan}) {
+        o.value = v;
+        CHECK(judge(custom(std::nullopt, 5), g, q, o).verdict == Verdict::Error);
+        CHECK(judge(custom(1, std::nullopt), g, q, o).verdict == Verdict::Error);
+      }
     }
-    SUBCASE("minRequests does not apply; an empty or NaN value is no data") {
+    SUBCASE("minRequests does not apply; an empty value is no data, NaN is bad data") {
       GateObservation o;
       o.value = 3;
       CHECK(judge(custom(1, 5), gates(DecisionMode::Threshold, 1000000), q, o).verdict == Verdict::Pass);
       o.value = k_nan;
       const GateResult nan = judge(custom(1, 5), gates(DecisionMode::Threshold), q, o);
-      CHECK(nan.verdict == Verdict::Hold);
-      CHECK(nan.reason == "the query returned no value; holding (onNoData: hold)");
+      CHECK(nan.verdict == Verdict::Error);
+      CHECK(nan.reason == "the custom query returned NaN, which no bound can judge");
+      o.value = std::nullopt;
+      const GateResult none = judge(custom(1, 5), gates(DecisionMode::Threshold), q, o);
+      CHECK(none.verdict == Verdict::Hold);
+      CHECK(none.reason == "the query returned no value; holding (onNoData: hold)");
       o.value = std::nullopt;
       CHECK(judge(custom(1, 5), gates(DecisionMode::Threshold, 100, NoDataAction::Pass), q, o).verdict ==
             Verdict::Pass);
