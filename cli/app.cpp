@@ -167,7 +167,8 @@ int run(int argc, char** argv) {
   apply_cmd->add_flag("--accept-plan-change", apply.accept_plan_change,
                       "Continue state made by a plan whose service, sets, control plane or steps changed");
   apply_cmd->add_flag("--skip-preflight", apply.skip_preflight,
-                      "Do not require instances of both sets in the control plane");
+                      "Do not require instances of both sets in the control plane, nor answers to every gate's "
+                      "queries before the first write");
   apply_cmd->add_flag("--rollback-on-interrupt", apply.rollback_on_interrupt,
                       "On SIGINT/SIGTERM roll back before exiting (default: leave the weight where it is)");
   apply_cmd->add_option("--report", apply.report, "Write a JUnit XML decision report to FILE")->option_text("FILE");

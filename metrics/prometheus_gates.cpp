@@ -1,8 +1,10 @@
 #include "metrics/prometheus_gates.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "metrics/answer_checks.hpp"
+#include "planner/did_you_mean.hpp"
 
 namespace meshmove::metrics {
 namespace {
@@ -149,6 +151,111 @@ std::vector<GateDetail> PrometheusGates::evaluate_detailed(const planner::Plan& 
     out.push_back(std::move(d));
   }
   return out;
+}
+
+namespace {
+
+using planner::ErrorKind;
+using planner::make_error;
+
+// Whether a built-in SLO reads the request series (custom-only plans, e.g. TCP services, need not).
+bool reads_request_series(const planner::Plan& plan) {
+  for (const auto& s : plan.gates.slos) {
+    if (s.query.empty()) return true;
+  }
+  return false;
+}
+
+std::string quoted_list(const std::vector<std::string>& values, std::size_t most) {
+  std::string out;
+  for (std::size_t i = 0; i < values.size() && i < most; ++i) out += (i ? ", " : "") + ("\"" + values[i] + "\"");
+  if (values.size() > most) out += " and " + std::to_string(values.size() - most) + " more";
+  return out;
+}
+
+planner::Error unavailable(const std::string& url, const std::string& why) {
+  return make_error(ErrorKind::Unavailable,
+                    "Prometheus at " + url + " did not answer (" + why + "); nothing was changed: try again later");
+}
+
+}  // namespace
+
+planner::Status PrometheusGates::preflight(const planner::Plan& plan, planner::TimePoint now) {
+  const std::string window = promql_range(std::max<planner::Duration>(plan.interval, std::chrono::minutes(1)));
+  for (const GateQuery& g : build_gate_queries(plan, window)) {
+    // The queries evaluate() sends (histogram_quantile is shown in `plan`, never sent).
+    std::vector<const std::string*> sent = {&g.bad, &g.total, &g.buckets, &g.baseline_bad, &g.baseline_total};
+    if (g.kind == QueryKind::Custom) sent = {&g.value};
+    for (const std::string* q : sent) {
+      if (q->empty()) continue;
+      auto r = m_client.query(*q, now);
+      const std::string gate = "the gate '" + g.slo + "' (" + to_string(g.role) + " set)";
+      if (!r.ok()) {
+        if (r.error().kind == ErrorKind::Unavailable) return unavailable(m_client.url(), r.error().message);
+        return make_error(ErrorKind::Invalid,
+                          gate + " cannot be read: " + r.error().message + "; the query: " + *q, r.error().http_status);
+      }
+      if (!r->warnings.empty()) return unavailable(m_client.url(), "a partial answer: " + r->warnings.front());
+      if (g.kind == QueryKind::Custom && r->samples.size() > 1) {
+        return make_error(ErrorKind::Invalid, gate + ": the custom query returns " + std::to_string(r->samples.size()) +
+                                                  " samples; it must return exactly one (aggregate it, e.g. sum(...)); "
+                                                  "the query: " + *q);
+      }
+    }
+  }
+  if (!reads_request_series(plan)) return planner::ok_status();
+
+  // The from set carries the traffic before the first step: its request series must exist now. The to set
+  // may have none yet (no traffic, or Envoy has not created the counters).
+  const std::string metric = request_metric();
+  const auto matchers = set_matchers(plan, SetRole::From);
+  const std::string selector = metric + "{" + set_selector(plan, SetRole::From) + "}";
+  auto found = m_client.query("count(" + selector + ")", now);
+  if (!found.ok()) {
+    if (found.error().kind == ErrorKind::Unavailable) return unavailable(m_client.url(), found.error().message);
+    return make_error(ErrorKind::Invalid, "cannot look up the from set's request series: " + found.error().message);
+  }
+  if (!found->samples.empty()) return planner::ok_status();
+
+  // Nothing matches: drop one matcher at a time to show which one finds nothing, and what exists instead.
+  std::string hints;
+  for (std::size_t i = 0; i < matchers.size(); ++i) {
+    std::string others;
+    for (std::size_t j = 0; j < matchers.size(); ++j) {
+      if (j != i) others += (others.empty() ? "" : ",") + matchers[j].text;
+    }
+    auto r = m_client.query("count by (" + matchers[i].label + ") (" + metric + "{" + others + "})", now);
+    if (!r.ok()) {
+      if (r.error().kind == ErrorKind::Unavailable) return unavailable(m_client.url(), r.error().message);
+      continue;
+    }
+    std::vector<std::string> values, candidates;
+    for (const auto& smp : r->samples) {
+      const auto it = smp.labels.find(matchers[i].label);
+      if (it == smp.labels.end()) continue;
+      values.push_back(it->second);
+      // kuma_io_services is ",svc1,svc2,": each name is a candidate.
+      std::size_t start = 0;
+      while (start <= it->second.size()) {
+        const auto comma = it->second.find(',', start);
+        const std::string part = it->second.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!part.empty()) candidates.push_back(part);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    if (values.empty()) continue;
+    std::sort(values.begin(), values.end());
+    const std::string closest = planner::did_you_mean(matchers[i].wanted, candidates);
+    hints += "; without " + matchers[i].text + " series exist with " + matchers[i].label + " " +
+             quoted_list(values, 5) + (closest.empty() ? "" : " (closest: \"" + closest + "\")");
+  }
+  if (hints.empty()) {
+    hints = "; no series match without any one of its matchers either: is Prometheus scraping the dataplanes of "
+            "mesh '" + plan.mesh + "' (Kuma's Prometheus discovery, metrics enabled on the mesh)?";
+  }
+  return make_error(ErrorKind::Invalid, "the from set has no request series in Prometheus: " + selector +
+                                            " matches nothing" + hints);
 }
 
 std::vector<planner::GateEvaluation> PrometheusGates::evaluate(const planner::Plan& plan, planner::TimePoint window_start,

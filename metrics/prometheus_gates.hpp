@@ -29,6 +29,10 @@ class PrometheusGates final : public planner::MetricsSource {
   std::vector<planner::GateEvaluation> evaluate(const planner::Plan& plan, planner::TimePoint window_start,
                                                 planner::TimePoint now, int to_weight) override;
 
+  // Sends every gate's queries once and checks that the from set's request series exist (when a built-in
+  // SLO reads them); see MetricsSource::preflight.
+  planner::Status preflight(const planner::Plan& plan, planner::TimePoint now) override;
+
   // Every gate over [window_start, now], with its queries, observation and judgement. A gate that judges
   // a set receiving no traffic at `to_weight` (the from set at 100%, or a relative SLO there; the to set
   // at 0%) is not evaluated and passes, saying so; pass to_weight < 0 to evaluate everything.

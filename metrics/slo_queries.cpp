@@ -54,19 +54,30 @@ std::string tag_label(std::string_view tag_key) {
   return out;
 }
 
-std::string set_selector(const planner::Plan& plan, SetRole role) {
+std::vector<LabelMatcher> set_matchers(const planner::Plan& plan, SetRole role) {
   const std::string& subset = role == SetRole::To ? plan.to : plan.from;
-  std::string sel = "mesh=\"" + escape_promql_string(plan.mesh) + "\",";
+  std::vector<LabelMatcher> out;
+  out.push_back({"mesh", "mesh=\"" + escape_promql_string(plan.mesh) + "\"", plan.mesh});
   if (plan.control_plane.route == planner::RouteKind::MeshService) {
     // The two sets are two services: select each by its own name.
-    sel += "kuma_io_services=~\".*," + escape_promql_regex(subset) + ",.*\"";
+    out.push_back({"kuma_io_services", "kuma_io_services=~\".*," + escape_promql_regex(subset) + ",.*\"", subset});
   } else {
-    sel += "kuma_io_services=~\".*," + escape_promql_regex(plan.service) + ",.*\",";
-    sel += tag_label(plan.tag_key) + "=\"" + escape_promql_string(subset) + "\"";
+    out.push_back(
+        {"kuma_io_services", "kuma_io_services=~\".*," + escape_promql_regex(plan.service) + ",.*\"", plan.service});
+    const std::string label = tag_label(plan.tag_key);
+    out.push_back({label, label + "=\"" + escape_promql_string(subset) + "\"", subset});
   }
-  sel += ",envoy_cluster_name=~\"localhost_.*\"";
+  out.push_back({"envoy_cluster_name", "envoy_cluster_name=~\"localhost_.*\"", "localhost_<port>"});
+  return out;
+}
+
+std::string set_selector(const planner::Plan& plan, SetRole role) {
+  std::string sel;
+  for (const auto& m : set_matchers(plan, role)) sel += (sel.empty() ? "" : ",") + m.text;
   return sel;
 }
+
+const char* request_metric() { return k_classes_metric; }
 
 std::string render_custom_query(const planner::Plan& plan, const std::string& query, SetRole role,
                                 std::string_view window) {

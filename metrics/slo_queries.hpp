@@ -45,8 +45,20 @@ std::string escape_promql_regex(std::string_view value);
 // [a-zA-Z0-9_] becomes '_' (kuma.io/zone -> kuma_io_zone, env -> env).
 std::string tag_label(std::string_view tag_key);
 
-// Label matchers (without braces) that select one set's inbound stats.
+// One label matcher of a set's selector: the label, the matcher as PromQL (`env="vm-env"`) and the
+// value a person would recognise (the service or tag value it looks for).
+struct LabelMatcher {
+  std::string label;
+  std::string text;
+  std::string wanted;
+};
+std::vector<LabelMatcher> set_matchers(const planner::Plan& plan, SetRole role);
+
+// Label matchers (without braces) that select one set's inbound stats: set_matchers joined by ','.
 std::string set_selector(const planner::Plan& plan, SetRole role);
+
+// The counter of responses by class that the built-in gates read (its series are the request series).
+const char* request_metric();
 
 // A custom query with {{variables}} resolved for `role`; label values are PromQL-escaped.
 std::string render_custom_query(const planner::Plan& plan, const std::string& query, SetRole role,

@@ -142,6 +142,7 @@ class Engine::Runner {
       switch (d.action) {
         case Action::Write:
           if (m_e.m_options.once && writes > 0) return end(Outcome::InProgress, "one transition done (--once)");
+          if (!gates_readable(d, now)) return;
           if (!perform_write(d, now)) return;
           ++writes;
           if (d.write == "rollback") return end(Outcome::RolledBack, m_state.reason);
@@ -286,6 +287,22 @@ class Engine::Runner {
                       m_plan.to + " for " + m_plan.service + "; both sets need at least one (--skip-preflight to go on)",
                   now);
     }
+    return true;
+  }
+
+  // Nothing moves blind: before the first write of this run that adds risk (the pin, a step forward), every
+  // gate's queries must be answered. Prometheus down: exit 6, try later; a refused query or a selector
+  // that matches nothing: a plan problem (exit 2), so that a cron job does not retry a typo forever.
+  // Writes that undo risk never wait for the gates.
+  bool gates_readable(const Decision& d, TimePoint now) {
+    if (m_gates_checked || m_e.m_options.skip_preflight || m_ports.metrics == nullptr) return true;
+    if (d.write != "pin" && d.write != "advance") return true;
+    auto st = m_ports.metrics->preflight(m_plan, now);
+    if (!st.ok()) {
+      return fail(st.error().kind == ErrorKind::Unavailable ? Outcome::Infrastructure : Outcome::Invalid,
+                  "pre-flight of the gates: " + st.error().message, now);
+    }
+    m_gates_checked = true;
     return true;
   }
 
@@ -462,6 +479,7 @@ class Engine::Runner {
   std::optional<MigrationResult> m_result;
   TimePoint m_wake{};
   std::string m_last_wait;
+  bool m_gates_checked = false;  // the gates' pre-flight passed in this run
 };
 
 Engine::Engine(StateStore& store, Clock& clock, Reporter& reporter, Notifier& notifier, EngineOptions options)

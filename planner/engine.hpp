@@ -27,7 +27,7 @@ struct EngineOptions {
   bool restart = false;                // start a promoted or rolled-back migration over
   bool accept_plan_change = false;     // continue state made by a plan with another identity hash
   bool rollback_on_interrupt = false;  // on SIGINT/SIGTERM, roll back before exiting
-  bool skip_preflight = false;         // do not require instances in both sets
+  bool skip_preflight = false;         // do not require instances in both sets, nor readable gates
   const std::atomic<bool>* stop = nullptr;  // set by the signal handler
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "planner/clock.hpp"
+#include "planner/error.hpp"
 #include "planner/plan.hpp"
 
 namespace meshmove::planner {
@@ -34,6 +35,16 @@ class MetricsSource {
   // and set.
   virtual std::vector<GateEvaluation> evaluate(const Plan& plan, TimePoint window_start, TimePoint now,
                                                int to_weight) = 0;
+  // Checks once, before a run's first traffic change, that the gates can be judged at all: every query is
+  // sent once at `now`. Errors: Unavailable when the metrics backend does not answer (try again later);
+  // Invalid when a query is refused, a custom query returns several samples, or the from set has no
+  // request series (the message names the selector and the closest series found): a plan problem.
+  // The default has nothing to check.
+  virtual Status preflight(const Plan& plan, TimePoint now) {
+    (void)plan;
+    (void)now;
+    return ok_status();
+  }
 };
 
 }  // namespace meshmove::planner

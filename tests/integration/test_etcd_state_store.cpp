@@ -450,7 +450,7 @@ TEST_SUITE("integration::etcd_cli") {
     Etcd etcd;
     EtcdCli cli{{}, etcd.state_url()};
     const auto plan = cli.home.write("plan.yaml", plan_text(sim.api_url()));
-    auto r = cli({"apply", "--once", plan.string()});
+    auto r = cli({"apply", "--skip-preflight", "--once", plan.string()});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 4);
     CHECK(sim.wait_for_state(
@@ -496,11 +496,11 @@ TEST_SUITE("integration::etcd_cli") {
     Etcd etcd;
     EtcdCli cli{{}, etcd.state_url()};
     const auto plan = cli.home.write("plan.yaml", plan_text(sim.api_url()));
-    Process apply = Process::start(cli.args({"apply", plan.string()}));
+    Process apply = Process::start(cli.args({"apply", "--skip-preflight", plan.string()}));
     REQUIRE(wait_until([&] { return etcd_state(etcd).value("weight", 0) == 1000 || !apply.running(); },
                        std::chrono::seconds(30)));
     REQUIRE(apply.running());
-    auto second = cli({"apply", "--once", plan.string()});
+    auto second = cli({"apply", "--skip-preflight", "--once", plan.string()});
     CHECK(second.exit_code == 7);
     CHECK(contains(second.err, "pid " + std::to_string(apply.pid())));
     const auto paused = cli({"pause", "--reason", "look at the dashboards", plan.string()});

@@ -20,7 +20,8 @@ subsets:
   kube-env: {instances: 2, errorRate: 0, latency: {median: 10ms, p99: 50ms}}
 )";
 
-// Prometheus is deliberately unreachable: gates give ERROR, so a running apply holds (never fails).
+// Prometheus is deliberately unreachable: gates give ERROR, so a running apply holds (never fails). Traffic
+// moves only because every apply passes --skip-preflight (without it nothing moves blind: exit 6).
 std::string plan_text(const std::string& cp) {
   return "apiVersion: meshmove/v1\nkind: Migration\nmetadata: {name: ops}\n"
          "service: apitier_default_svc_5000\nfrom: vm-env\nto: kube-env\n"
@@ -56,7 +57,7 @@ TEST_SUITE("integration::operator") {
     Meshsim sim(k_scenario);
     Cli cli;
     const auto plan = cli.dir.write("plan.yaml", plan_text(sim.api_url()));
-    const auto r = cli({"apply", "--dry-run", plan.string()});
+    const auto r = cli({"apply", "--skip-preflight", "--dry-run", plan.string()});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 4);
     CHECK(r.out.find("[dry-run] ops: would write 0% to kube-env") != std::string::npos);
@@ -68,13 +69,13 @@ TEST_SUITE("integration::operator") {
     Meshsim sim(k_scenario);
     Cli cli;
     const auto plan = cli.dir.write("plan.yaml", plan_text(sim.api_url()));
-    auto r = cli({"apply", "--once", plan.string()});  // pins 100% to vm-env
+    auto r = cli({"apply", "--skip-preflight", "--once", plan.string()});  // pins 100% to vm-env
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 4);
     r = cli({"pause", "--reason", "change freeze", plan.string()});
     CHECK(r.exit_code == 0);
     CHECK(cli.state()["phase"] == "paused");
-    r = cli({"apply", "--once", plan.string()});
+    r = cli({"apply", "--skip-preflight", "--once", plan.string()});
     CHECK(r.exit_code == 5);
     r = cli({"resume", plan.string()});
     CHECK(r.exit_code == 0);
@@ -105,7 +106,7 @@ TEST_SUITE("integration::operator") {
     Meshsim sim(k_scenario);
     Cli cli;
     const auto plan = cli.dir.write("plan.yaml", plan_text(sim.api_url()));
-    Process apply = Process::start(cli.args({"apply", plan.string()}));
+    Process apply = Process::start(cli.args({"apply", "--skip-preflight", plan.string()}));
     REQUIRE(wait_until([&] {
       try {
         return cli.state().value("weight", 0) == 1000 || !apply.running();
@@ -114,7 +115,7 @@ TEST_SUITE("integration::operator") {
       }
     }, std::chrono::seconds(30)));
     REQUIRE(apply.running());
-    auto second = cli({"apply", "--once", plan.string()});
+    auto second = cli({"apply", "--skip-preflight", "--once", plan.string()});
     CHECK(second.exit_code == 7);
     CHECK(second.err.find("pid " + std::to_string(apply.pid())) != std::string::npos);
     const auto paused = cli({"pause", "--reason", "look at the dashboards", plan.string()});
@@ -132,7 +133,7 @@ TEST_SUITE("integration::operator") {
     Meshsim sim(k_scenario);
     Cli cli;
     const auto plan = cli.dir.write("plan.yaml", plan_text(sim.api_url()));
-    Process apply = Process::start(cli.args({"apply", plan.string()}));
+    Process apply = Process::start(cli.args({"apply", "--skip-preflight", plan.string()}));
     REQUIRE(wait_until([&] {
       try {
         return cli.state().value("weight", 0) == 1000 || !apply.running();

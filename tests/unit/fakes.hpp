@@ -78,6 +78,14 @@ class ScriptedMetrics final : public planner::MetricsSource {
   std::vector<Call> calls;
   std::function<planner::Verdict(int to_weight, planner::TimePoint window_start, planner::TimePoint now)> script =
       [](int, planner::TimePoint, planner::TimePoint) { return planner::Verdict::Pass; };
+  // What preflight() answers, and when it was asked.
+  planner::Status preflight_answer = planner::ok_status();
+  std::vector<planner::TimePoint> preflights;
+
+  planner::Status preflight(const planner::Plan&, planner::TimePoint now) override {
+    preflights.push_back(now);
+    return preflight_answer;
+  }
 
   std::vector<planner::GateEvaluation> evaluate(const planner::Plan& plan, planner::TimePoint window_start,
                                                 planner::TimePoint now, int to_weight) override {

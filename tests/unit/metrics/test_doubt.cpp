@@ -326,3 +326,145 @@ TEST_SUITE("metrics::answer_checks") {
     CHECK(**metrics::read_custom(r) == -3);
   }
 }
+
+namespace {
+
+// Prometheus as a function of the decoded PromQL: the answer's HTTP status and body.
+class FunctionPrometheus final : public backends::HttpTransport {
+ public:
+  std::function<planner::Result<backends::HttpResponse>(const std::string&)> answer;
+  std::vector<std::string> queries;
+
+  planner::Result<backends::HttpResponse> send(const backends::HttpRequest& req) override {
+    std::string q;
+    const std::string raw = req.body.substr(6, req.body.find("&time=") - 6);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%' && i + 2 < raw.size()) {
+        q += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        q += raw[i];
+      }
+    }
+    queries.push_back(q);
+    return answer(q);
+  }
+};
+
+planner::Result<backends::HttpResponse> ok_body(const json& j) {
+  backends::HttpResponse r;
+  r.status = 200;
+  r.body = j.dump();
+  return r;
+}
+
+planner::Plan preflight_plan(const std::string& slos) {
+  auto r = planner::parse_plan("apiVersion: meshmove/v1\nkind: Migration\nmetadata: {name: m}\nservice: billing\n"
+                               "from: vm-env\nto: kube-env\ntagKey: env\nsteps: [50, 100]\nbake: 30m\ninterval: 30s\n"
+                               "gates: {slos: [" + slos + "]}\n",
+                               "p.yaml");
+  REQUIRE(r.ok());
+  return *r.plan;
+}
+
+}  // namespace
+
+TEST_SUITE("metrics::preflight") {
+  const auto at = testsupport::utc(2026, 11, 25, 10, 0);
+
+  TEST_CASE("every gate's queries are sent once, and the from set's request series must exist") {
+    FunctionPrometheus prom;
+    prom.answer = [](const std::string&) { return ok_body(vector_answer(json::array({sample(json::object(), "3")}))); };
+    metrics::PrometheusClient client("http://prometheus", prom);
+    metrics::PrometheusGates gates(client);
+    const auto p = preflight_plan(std::string(k_errors) + ", " + k_slow);
+    CHECK(gates.preflight(p, at).ok());
+    REQUIRE(prom.queries.size() == 4);  // 5xx, all responses, buckets, then the from set's series
+    CHECK(prom.queries[3] ==
+          "count(envoy_cluster_upstream_rq_xx{mesh=\"default\",kuma_io_services=~\".*,billing,.*\",env=\"vm-env\","
+          "envoy_cluster_name=~\"localhost_.*\"})");
+  }
+
+  TEST_CASE("Prometheus not answering is Unavailable: try again later") {
+    FunctionPrometheus prom;
+    prom.answer = [](const std::string&) -> planner::Result<backends::HttpResponse> {
+      return planner::make_error(planner::ErrorKind::Unavailable, "connection refused after 4 attempts");
+    };
+    metrics::PrometheusClient client("http://127.0.0.1:1", prom);
+    metrics::PrometheusGates gates(client);
+    const auto st = gates.preflight(preflight_plan(k_errors), at);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == planner::ErrorKind::Unavailable);
+    CHECK(st.error().message == "Prometheus at http://127.0.0.1:1 did not answer (connection refused after 4 "
+                                "attempts); nothing was changed: try again later");
+  }
+
+  TEST_CASE("a refused query, a token refused, or a custom query with several samples is a plan problem") {
+    FunctionPrometheus prom;
+    metrics::PrometheusClient client("http://prometheus", prom);
+    metrics::PrometheusGates gates(client);
+    prom.answer = [](const std::string&) {
+      backends::HttpResponse r;
+      r.status = 400;
+      r.body = R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \"}\""})";
+      return planner::Result<backends::HttpResponse>(r);
+    };
+    auto st = gates.preflight(preflight_plan(k_custom), at);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == planner::ErrorKind::Invalid);
+    CHECK(st.error().message.find("the gate 'custom' (to set) cannot be read: Prometheus: bad_data") == 0);
+    CHECK(st.error().message.find("the query: sum(custom_metric{x=\"1\"})") != std::string::npos);
+    prom.answer = [](const std::string&) {
+      backends::HttpResponse r;
+      r.status = 401;
+      r.body = "Unauthorized";
+      return planner::Result<backends::HttpResponse>(r);
+    };
+    st = gates.preflight(preflight_plan(k_errors), at);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == planner::ErrorKind::Invalid);
+    CHECK(st.error().message.find("HTTP 401 (unauthorized): check the token") != std::string::npos);
+    prom.answer = [](const std::string&) {
+      return ok_body(vector_answer(json::array({sample({{"pod", "a"}}, "1"), sample({{"pod", "b"}}, "2")})));
+    };
+    st = gates.preflight(preflight_plan(k_custom), at);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().message.find("the custom query returns 2 samples; it must return exactly one") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("a from-set selector that matches nothing names the matcher and the closest series") {
+    FunctionPrometheus prom;
+    prom.answer = [](const std::string& q) {
+      if (q.rfind("count by (env)", 0) == 0) {
+        return ok_body(vector_answer(json::array({sample({{"env", "vm-env2"}}, "3"), sample({{"env", "kube-env"}}, "2")})));
+      }
+      if (q.rfind("count", 0) == 0) return ok_body(vector_answer(json::array()));  // nothing else matches
+      return ok_body(vector_answer(json::array()));
+    };
+    metrics::PrometheusClient client("http://prometheus", prom);
+    metrics::PrometheusGates gates(client);
+    const auto st = gates.preflight(preflight_plan(k_errors), at);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == planner::ErrorKind::Invalid);
+    CHECK(st.error().message ==
+          "the from set has no request series in Prometheus: envoy_cluster_upstream_rq_xx{mesh=\"default\","
+          "kuma_io_services=~\".*,billing,.*\",env=\"vm-env\",envoy_cluster_name=~\"localhost_.*\"} matches nothing; "
+          "without env=\"vm-env\" series exist with env \"kube-env\", \"vm-env2\" (closest: \"vm-env2\")");
+    SUBCASE("nothing at all: is Prometheus scraping the mesh?") {
+      prom.answer = [](const std::string&) { return ok_body(vector_answer(json::array())); };
+      const auto none = gates.preflight(preflight_plan(k_errors), at);
+      REQUIRE_FALSE(none.ok());
+      CHECK(none.error().message.find("is Prometheus scraping the dataplanes of mesh 'default'") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a plan with custom SLOs only does not need the built-in request series") {
+    FunctionPrometheus prom;
+    prom.answer = [](const std::string&) { return ok_body(vector_answer(json::array())); };
+    metrics::PrometheusClient client("http://prometheus", prom);
+    metrics::PrometheusGates gates(client);
+    CHECK(gates.preflight(preflight_plan(k_custom), at).ok());
+    CHECK(prom.queries.size() == 1);
+  }
+}

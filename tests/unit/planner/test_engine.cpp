@@ -248,6 +248,60 @@ TEST_SUITE("planner::engine") {
     CHECK(rig.run(make_plan()).outcome == Outcome::Promoted);
   }
 
+  TEST_CASE("nothing moves blind: gates that cannot be read stop the run before its first write") {
+    SUBCASE("Prometheus does not answer: infrastructure (exit 6), try later") {
+      Rig rig;
+      rig.metrics.preflight_answer = make_error(ErrorKind::Unavailable, "Prometheus at http://p did not answer");
+      const auto r = rig.run(make_plan());
+      CHECK(r.outcome == Outcome::Infrastructure);
+      CHECK(r.message == "pre-flight of the gates: Prometheus at http://p did not answer");
+      CHECK(rig.cp.writes.empty());
+      CHECK(rig.metrics.calls.empty());
+      CHECK(rig.store.journal("m")->back()["type"] == "error");
+    }
+    SUBCASE("a refused query or a selector that matches nothing: a plan problem (exit 2)") {
+      Rig rig;
+      rig.metrics.preflight_answer = make_error(ErrorKind::Invalid, "the from set has no request series");
+      const auto r = rig.run(make_plan());
+      CHECK(r.outcome == Outcome::Invalid);
+      CHECK(rig.cp.writes.empty());
+      rig.options.skip_preflight = true;
+      CHECK(rig.run(make_plan()).outcome == Outcome::Promoted);
+    }
+    SUBCASE("asked once per run, before the pin; each --once run asks again before it moves traffic") {
+      Rig rig;
+      CHECK(rig.run(make_plan()).outcome == Outcome::Promoted);
+      REQUIRE(rig.metrics.preflights.size() == 1);
+      CHECK(rig.written().size() == 4);
+      Rig once;
+      once.options.once = true;
+      CHECK(once.run(make_plan()).outcome == Outcome::InProgress);  // the pin
+      CHECK(once.metrics.preflights.size() == 1);
+      CHECK(once.run(make_plan()).outcome == Outcome::InProgress);  // the first step
+      CHECK(once.metrics.preflights.size() == 2);
+      CHECK(once.written() == std::vector<int>{0, 1000});
+    }
+    SUBCASE("a rollback never waits for the gates") {
+      Rig rig;
+      rig.metrics.script = [](int weight, TimePoint, TimePoint) { return weight >= 1000 ? Verdict::Fail : Verdict::Pass; };
+      rig.options.once = true;
+      // --once runs a minute apart until the first FAIL at 10% is recorded (failureLimit 2).
+      for (int i = 0; i < 20 && rig.store.states["m"].consecutive_failures < 1; ++i) {
+        (void)rig.run(make_plan());
+        rig.clock.advance(1min);
+      }
+      REQUIRE(rig.store.states["m"].consecutive_failures == 1);
+      // Prometheus goes away: the second FAIL cannot come, but a rollback owed must never wait for it.
+      rig.store.states["m"].consecutive_failures = 2;
+      rig.metrics.preflight_answer = make_error(ErrorKind::Unavailable, "down");
+      const auto preflights = rig.metrics.preflights.size();
+      const auto r = rig.run(make_plan());
+      CHECK(r.outcome == Outcome::RolledBack);
+      CHECK(rig.written().back() == 0);
+      CHECK(rig.metrics.preflights.size() == preflights);
+    }
+  }
+
   TEST_CASE("an interrupt keeps the weight, or rolls back when asked") {
     for (const bool rollback : {false, true}) {
       CAPTURE(rollback);
