@@ -204,7 +204,8 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
     out.json(summary.dump(2));
   } else {
     for (const auto& r : results) {
-      const std::string line = r.migration + ": " + planner::to_string(r.outcome) + ": " + r.message;
+      const std::string outcome = planner::to_string(r.outcome);
+      const std::string line = r.migration + ": " + (r.message.rfind(outcome, 0) == 0 ? r.message : outcome + ": " + r.message);
       if (r.outcome == planner::Outcome::Infrastructure || r.outcome == planner::Outcome::Locked ||
           r.outcome == planner::Outcome::Invalid || r.outcome == planner::Outcome::Stopped) {
         out.error(line);

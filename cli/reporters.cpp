@@ -56,7 +56,9 @@ std::string weight_bar(int basis_points, int width) {
 }
 
 std::string describe_event(const planner::Plan& plan, const planner::EngineEvent& e) {
-  std::string line = std::string(planner::to_string(e.kind)) + ": " + e.message;
+  // "drift: drift: ..." says nothing twice: a message that starts with its kind stands alone.
+  const std::string kind = planner::to_string(e.kind);
+  std::string line = e.message.rfind(kind, 0) == 0 ? e.message : kind + ": " + e.message;
   if ((e.kind == Kind::Wrote || e.kind == Kind::RolledBack) && e.to_weight >= 0) {
     line += " [" + planner::format_weight(e.to_weight) + "% to " + plan.to + ", was " +
             planner::format_weight(std::max(0, e.from_weight)) + "%]";

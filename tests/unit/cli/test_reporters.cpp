@@ -128,6 +128,15 @@ TEST_SUITE("cli::reporters") {
     CHECK(text.find("[--------------------") != std::string::npos);
   }
 
+  TEST_CASE("an event line never says its kind twice") {
+    planner::EngineEvent e;
+    e.kind = Kind::Drift;
+    e.message = "drift: the policy meshmove last wrote (10%) now sends 50%";
+    CHECK(cli::describe_event(plan(), e) == "drift: the policy meshmove last wrote (10%) now sends 50%");
+    e.message = "someone else changed it";
+    CHECK(cli::describe_event(plan(), e) == "drift: someone else changed it");
+  }
+
   TEST_CASE("the weight bar") {
     CHECK(cli::weight_bar(0, 10) == "[----------]");
     CHECK(cli::weight_bar(2500, 10) == "[##--------]");
