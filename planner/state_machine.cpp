@@ -138,17 +138,23 @@ Decision decide(const Plan& plan, const MigrationState& s, const WindowView& win
   if (!evaluated_since_settle && now < first_eval) {
     return wait(first_eval, "settle", false, "settling after the change to " + pct(s.weight));
   }
-  if (!evaluated_since_settle || now >= *s.last_evaluation_at + plan.interval) {
+  const bool all_pass = !s.last_verdicts.empty() &&
+                        std::all_of(s.last_verdicts.begin(), s.last_verdicts.end(),
+                                    [](const GateRecord& g) { return g.verdict == "PASS"; });
+  const TimePoint bake_end = step_start + plan.bake;
+  // Every gate passed in an evaluation made after the bake ended: advance even when that evaluation is an
+  // interval old (queries or a store slower than the interval would otherwise re-evaluate forever).
+  // (Outside a window the gates keep being evaluated every interval while the step waits.)
+  const bool final_step = static_cast<std::size_t>(s.step) + 1 >= plan.steps.size();
+  const bool passed_after_bake = all_pass && evaluated_since_settle && *s.last_evaluation_at >= bake_end &&
+                                 (window.open || final_step);
+  if (!passed_after_bake && (!evaluated_since_settle || now >= *s.last_evaluation_at + plan.interval)) {
     Decision d;
     d.action = Action::Evaluate;
     d.reason = "evaluating gates at " + pct(s.weight);
     return d;
   }
   const TimePoint next_eval = *s.last_evaluation_at + plan.interval;
-  const bool all_pass = !s.last_verdicts.empty() &&
-                        std::all_of(s.last_verdicts.begin(), s.last_verdicts.end(),
-                                    [](const GateRecord& g) { return g.verdict == "PASS"; });
-  const TimePoint bake_end = step_start + plan.bake;
   if (all_pass && now >= bake_end) {
     const auto index = static_cast<std::size_t>(s.step);
     if (index + 1 >= plan.steps.size()) {

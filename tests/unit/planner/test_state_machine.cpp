@@ -114,6 +114,23 @@ TEST_SUITE("planner::state_machine") {
     CHECK(decide(plan, s, open, t0 + 2min + 30s).action == Action::Evaluate);
   }
 
+  TEST_CASE("an evaluation slower than the interval still lets a passing step advance") {
+    // Queries (or a slow store) take longer than the interval: every pass finds the last evaluation
+    // already an interval old. A passing evaluation made after the bake ended is enough to advance.
+    const auto plan = make_plan();
+    auto s = at_step(0, 1000, t0);
+    s = record_evaluation(s, verdicts(Verdict::Pass), t0 + 10min);
+    const auto d = decide(plan, s, open, t0 + 10min + 45s);
+    CHECK(d.action == Action::Write);
+    CHECK(d.write == "advance");
+    // Outside a window it keeps evaluating while it waits (no busy loop on a stale verdict).
+    CHECK(decide(plan, s, WindowView{false, t0 + 1h}, t0 + 10min + 45s).action == Action::Evaluate);
+    // Before the end of the bake an old evaluation is still repeated.
+    auto early = at_step(0, 1000, t0);
+    early = record_evaluation(early, verdicts(Verdict::Pass), t0 + 9min);
+    CHECK(decide(plan, early, open, t0 + 10min + 1s).action == Action::Evaluate);
+  }
+
   TEST_CASE("the final step with passing gates after the bake is promoted") {
     const auto plan = make_plan();
     auto s = at_step(2, 10000, t0);
