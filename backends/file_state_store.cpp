@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +25,7 @@ namespace {
 using planner::ErrorKind;
 using planner::make_error;
 
-constexpr std::size_t k_max_file_bytes = 64U << 20U;  // a state, journal or request larger than this is not ours
+constexpr std::size_t k_max_file_bytes = 64U << 20U;  // a state or request larger than this is not ours
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -59,8 +60,8 @@ planner::Status write_all(int fd, const std::string& data, const std::string& pa
   return planner::ok_status();
 }
 
-// Reads an open descriptor to its end (at most k_max_file_bytes).
-planner::Result<std::string> read_all(int fd, const std::string& path) {
+// Reads an open descriptor to its end (at most `limit` bytes, else Error Invalid).
+planner::Result<std::string> read_all(int fd, const std::string& path, std::size_t limit = k_max_file_bytes) {
   std::string data;
   char buf[65536];
   while (true) {
@@ -71,8 +72,8 @@ planner::Result<std::string> read_all(int fd, const std::string& path) {
     }
     if (n == 0) return data;
     data.append(buf, static_cast<std::size_t>(n));
-    if (data.size() > k_max_file_bytes) {
-      return make_error(ErrorKind::Invalid, path + " is larger than " + std::to_string(k_max_file_bytes >> 20U) +
+    if (data.size() > limit) {
+      return make_error(ErrorKind::Invalid, path + " is larger than " + std::to_string(limit >> 20U) +
                                                 " MiB; it is not a file meshmove wrote");
     }
   }
@@ -207,7 +208,7 @@ class FileStateStore final : public planner::StateStore {
       return opened.error();
     }
     Fd fd(*opened);
-    auto text = read_all(fd.get(), path);
+    auto text = read_all(fd.get(), path, SIZE_MAX);  // a journal grows for as long as the migration runs
     if (!text.ok()) return text.error();
     std::size_t begin = 0;
     while (begin < text->size()) {
