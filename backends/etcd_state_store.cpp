@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -193,11 +194,8 @@ class EtcdStateStore final : public planner::StateStore {
     compare.push_back(expected == 0 ? etcd_compare_create(key, 0) : etcd_compare_mod(key, expected));
     // While this store holds the migration's lock, a save also requires that the lock is still ours, so
     // a runner whose lease expired cannot overwrite the state of the runner that took over.
-    std::int64_t lock_created = 0;
-    if (const auto held = m_held.find(migration); held != m_held.end() && !held->second.alive.expired()) {
-      lock_created = held->second.create_revision;
-      compare.push_back(etcd_compare_create(lock_key, lock_created));
-    }
+    const std::int64_t lock_created = held_lock(migration);
+    if (lock_created != 0) compare.push_back(etcd_compare_create(lock_key, lock_created));
     auto answer = m_gateway.txn(
         compare, nlohmann::json::array({etcd_put_op(key, planner::to_json(state).dump(2) + "\n")}),
         nlohmann::json::array(
@@ -210,13 +208,7 @@ class EtcdStateStore final : public planner::StateStore {
     }
     const auto state_kvs = etcd_key_values(txn_response(*answer, 0, "response_range"));
     const auto lock_kvs = etcd_key_values(txn_response(*answer, 1, "response_range"));
-    if (lock_created != 0 && lock_kvs.ok() &&
-        (lock_kvs->empty() || lock_kvs->front().create_revision != lock_created)) {
-      const std::string taken = lock_kvs->empty() ? "" : " and another runner holds it now";
-      return make_error(ErrorKind::Conflict, "the state of '" + migration + "' was not saved: this runner " +
-                                                 "lost its lock (its etcd lease expired)" + taken +
-                                                 "; run again to continue from the stored state");
-    }
+    if (auto lost = lost_lock(migration, lock_created, lock_kvs, "the state was not saved")) return *lost;
     const std::int64_t found = state_kvs.ok() && !state_kvs->empty() ? state_kvs->front().mod_revision : 0;
     return make_error(ErrorKind::Conflict,
                       "the state of '" + migration + "' was not saved: another runner " +
@@ -230,17 +222,27 @@ class EtcdStateStore final : public planner::StateStore {
     const std::string value = event.dump();
     const auto next = m_next_sequence.find(migration);
     std::int64_t seq = next == m_next_sequence.end() ? 1 : next->second;
+    // Fenced like save(): a runner that lost its lock appends nothing to the journal of the one that
+    // took over.
+    const std::string lock_key = key_of(migration, "lock");
+    const std::int64_t lock_created = held_lock(migration);
     for (int attempt = 0; attempt < k_append_attempts; ++attempt) {
       const std::string key = prefix + sequence_text(seq);
       const auto last = EtcdRange(prefix, prefix_end(prefix)).limited(1).descending().only_keys();
-      auto answer = m_gateway.txn(nlohmann::json::array({etcd_compare_create(key, 0)}),
-                                  nlohmann::json::array({etcd_put_op(key, value)}),
-                                  nlohmann::json::array({etcd_range_op(last)}),
-                                  "appending to the journal of '" + migration + "'");
+      nlohmann::json compare = nlohmann::json::array({etcd_compare_create(key, 0)});
+      if (lock_created != 0) compare.push_back(etcd_compare_create(lock_key, lock_created));
+      auto answer = m_gateway.txn(
+          compare, nlohmann::json::array({etcd_put_op(key, value)}),
+          nlohmann::json::array({etcd_range_op(last), etcd_range_op(EtcdRange(lock_key).only_keys())}),
+          "appending to the journal of '" + migration + "'");
       if (!answer.ok()) return answer.error();
       if (txn_succeeded(*answer)) {
         m_next_sequence[migration] = seq + 1;
         return planner::ok_status();
+      }
+      const auto lock_kvs = etcd_key_values(txn_response(*answer, 1, "response_range"));
+      if (auto lost = lost_lock(migration, lock_created, lock_kvs, "nothing was appended to the journal")) {
+        return *lost;
       }
       // The key exists: continue after the journal's last event.
       std::int64_t last_seq = seq;
@@ -322,10 +324,33 @@ class EtcdStateStore final : public planner::StateStore {
   planner::Result<std::optional<nlohmann::json>> take_request(const std::string& migration) override {
     // One delete that returns what it deleted: atomic, so of two takers exactly one gets the request.
     const std::string key = key_of(migration, "request");
-    auto answer = m_gateway.call("kv/deleterange", {{"key", base64_encode(key)}, {"prev_kv", true}},
-                                 "taking the request for '" + migration + "'", false);
-    if (!answer.ok()) return answer.error();
-    auto kvs = etcd_key_values(*answer, "prev_kvs");
+    const nlohmann::json remove{{"key", base64_encode(key)}, {"prev_kv", true}};
+    const std::string what = "taking the request for '" + migration + "'";
+    // The lock's holder takes requests only while the lock is still its own: a runner that lost it must
+    // not take (and so lose) a request meant for the runner that took over.
+    const std::string lock_key = key_of(migration, "lock");
+    const std::int64_t lock_created = held_lock(migration);
+    nlohmann::json removed;
+    if (lock_created != 0) {
+      nlohmann::json delete_op = nlohmann::json::object();
+      delete_op["request_delete_range"] = remove;
+      auto answer = m_gateway.txn(nlohmann::json::array({etcd_compare_create(lock_key, lock_created)}),
+                                  nlohmann::json::array({delete_op}),
+                                  nlohmann::json::array({etcd_range_op(EtcdRange(lock_key).only_keys())}), what);
+      if (!answer.ok()) return answer.error();
+      if (!txn_succeeded(*answer)) {
+        const auto lock_kvs = etcd_key_values(txn_response(*answer, 0, "response_range"));
+        if (auto lost = lost_lock(migration, lock_created, lock_kvs, "no operator request was taken")) return *lost;
+        return make_error(ErrorKind::Invalid, "etcd " + m_url.shown + " refused taking the request for '" +
+                                                  migration + "' although the lock is this runner's");
+      }
+      removed = txn_response(*answer, 0, "response_delete_range");
+    } else {
+      auto answer = m_gateway.call("kv/deleterange", remove, what, false);
+      if (!answer.ok()) return answer.error();
+      removed = std::move(answer).value();
+    }
+    auto kvs = etcd_key_values(removed, "prev_kvs");
     if (!kvs.ok())
       return make_error(ErrorKind::Invalid, "the request for '" + migration + "': " + kvs.error().message);
     if (kvs->empty()) return std::optional<nlohmann::json>{};
@@ -346,6 +371,32 @@ class EtcdStateStore final : public planner::StateStore {
     std::weak_ptr<const bool> alive;   // expired once the lock object is gone
     std::int64_t create_revision = 0;  // of the lock key this store created
   };
+
+  // The create revision of the lock key while this store holds the migration's lock; 0 otherwise.
+  [[nodiscard]] std::int64_t held_lock(const std::string& migration) const {
+    const auto held = m_held.find(migration);
+    return held != m_held.end() && !held->second.alive.expired() ? held->second.create_revision : 0;
+  }
+
+  // After a fenced transaction failed: Error Locked when the lock key (as read by the failure branch) is
+  // no longer the one this store created, nullopt when the lock is still ours (another compare failed).
+  [[nodiscard]] std::optional<planner::Error> lost_lock(const std::string& migration, std::int64_t lock_created,
+                                                        const planner::Result<std::vector<EtcdKeyValue>>& lock_kvs,
+                                                        const std::string& consequence) {
+    if (lock_created == 0 || !lock_kvs.ok()) return std::nullopt;
+    if (!lock_kvs->empty() && lock_kvs->front().create_revision == lock_created) return std::nullopt;
+    const std::string why = "its etcd lease ran out while this runner was stopped or cut off from etcd; " + consequence;
+    if (lock_kvs->empty()) {
+      return make_error(ErrorKind::Locked, "my lock on '" + migration + "' expired; nobody holds it now (" + why +
+                                               "); run again to continue from the stored state");
+    }
+    auto holder = m_gateway.call("kv/range", etcd_range_request(EtcdRange(key_of(migration, "lock"))),
+                                 "reading the holder of the lock of '" + migration + "'");
+    auto kvs = holder.ok() ? etcd_key_values(*holder) : planner::Result<std::vector<EtcdKeyValue>>(holder.error());
+    const std::string by = kvs.ok() && !kvs->empty() ? describe_holder(kvs->front()) : "";
+    return make_error(ErrorKind::Locked, "my lock on '" + migration + "' expired; another runner holds it now" + by +
+                                             " (" + why + "); this runner stops and leaves the migration to it");
+  }
 
   [[nodiscard]] std::string key_of(const std::string& migration, const std::string& leaf) const {
     return m_url.prefix + "/" + migration + "/" + leaf;

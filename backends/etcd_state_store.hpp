@@ -37,9 +37,10 @@ struct EtcdStoreOptions {
 // outlive the store and every lock it hands out.
 //
 // Errors of the store's operations: Unavailable when etcd cannot be reached after the transport's
-// retries; Conflict from save() when another runner changed the state since this store read it, or when
-// this store's lock on the migration was lost (its lease expired); Locked from lock() naming the holder;
-// gateway error bodies as messages that quote etcd. Nothing throws. A store is used from one thread at a
+// retries; Conflict from save() when another runner changed the state since this store read it; Locked
+// from lock() naming the holder, and from save(), append() and take_request() when this store's lock on
+// the migration was lost (its lease expired: "my lock on 'NAME' expired; another runner holds it now"),
+// in which case nothing was written; gateway error bodies as messages that quote etcd. Nothing throws. A store is used from one thread at a
 // time; its locks renew their leases on threads of their own.
 planner::Result<std::unique_ptr<planner::StateStore>> make_etcd_state_store(const std::string& url,
                                                                             planner::Clock& clock,

@@ -140,6 +140,8 @@ int run(int argc, char** argv) {
   rollback_cmd->add_flag("--skip-preflight", rollback.skip_preflight,
                          "Write even if the control plane shows no instance of the from set");
   rollback_cmd->add_option("--reason", rollback.reason, "Why; recorded in the state and the journal");
+  rollback_cmd->add_flag("--no-state", rollback.no_state,
+                         "Roll back without the state store (when it cannot be written): no lock, nothing recorded");
   rollback_cmd->footer("Exit 0 when 100% is on the from set (also when it already was).");
 
   CheckOptions check;

@@ -1,3 +1,4 @@
+#include <pwd.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -16,11 +17,20 @@
 namespace meshmove::cli {
 namespace {
 
+// "alice@vm pid 42": $USER, else the effective user's name from the password database (cron and
+// containers often set no $USER), else the uid number.
 std::string operator_name() {
-  const char* user = std::getenv("USER");
+  std::string user;
+  if (const char* env = std::getenv("USER"); env != nullptr && *env != '\0') {
+    user = env;
+  } else if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr && *pw->pw_name) {
+    user = pw->pw_name;
+  } else {
+    user = std::to_string(::geteuid());
+  }
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
-  return std::string(user != nullptr ? user : "?") + "@" + host + " pid " + std::to_string(::getpid());
+  return user + "@" + host + " pid " + std::to_string(::getpid());
 }
 
 struct Loaded {

@@ -8,6 +8,69 @@
 #include "planner/time_format.hpp"
 
 namespace meshmove::cli {
+namespace {
+
+// rollback --no-state: for when the state store cannot be written (a read-only file system, etcd down).
+// Reads the live policy, writes 0% to the to set with meshmove's labels, reads it back (inside write) and
+// reports; it takes no lock and records nothing, so it cannot check drift against the saved state.
+int rollback_without_state(Output& out, const planner::Plan& plan, const RollbackOptions& options,
+                           SystemClock& clock) {
+  const auto fail = [&out](const planner::Error& e) {
+    out.error(e.message);
+    return exit_code_for(e);
+  };
+  auto conn = connect_control_plane(plan, out, clock);
+  if (!conn.ok()) return fail(conn.error());
+  planner::ControlPlane& cp = *conn->control_plane;
+  auto live = cp.read();
+  if (!live.ok()) return fail(live.error());
+  out.log(1, "live: " + cp.describe() + ": " + planner::to_string(live->ownership) +
+                 (live->to_weight ? ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to : ""));
+  const bool already = live->ownership == planner::Ownership::Ours && live->to_weight == 0;
+  if (!already) {
+    // Without state there is no "last written" weight: only a policy that is not meshmove's is refused.
+    if (auto refusal = planner::check_write_allowed(*live, std::nullopt, options.adopt, plan.name)) {
+      return fail(*refusal);
+    }
+    if (!options.skip_preflight) {
+      auto report = cp.preflight();
+      if (!report.ok()) return fail(report.error());
+      if (report->from_instances == 0) {
+        out.error("refusing to roll back: the control plane shows no instance of the from set (" + plan.tag_key + "=" +
+                  plan.from + ") for " + plan.service +
+                  ", so all traffic would fail; pass --skip-preflight to write it anyway");
+        return to_int(ExitCode::Infrastructure);
+      }
+    }
+    auto written = cp.write({0, plan.name, -1});
+    if (!written.ok()) return fail(written.error());
+  }
+  const std::optional<int> previous = live->to_weight;
+  if (out.options().output == OutputFormat::Json) {
+    out.json(nlohmann::json{{"migration", plan.name},
+                            {"policy", cp.describe()},
+                            {"previousWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
+                            {"weight", 0},
+                            {"alreadyRolledBack", already},
+                            {"state", nullptr}}
+                 .dump(2));
+    return to_int(ExitCode::Done);
+  }
+  const std::string unrecorded =
+      " Nothing was recorded (--no-state): a running or later apply of this plan stops on the drift; once the "
+      "state can be written, run 'meshmove rollback " +
+      plan.file + "' to record the rollback.";
+  if (already) {
+    out.result(plan.name + ": already rolled back: " + cp.describe() + " sends 100% to " + plan.from + "." + unrecorded);
+  } else {
+    out.result(plan.name + ": rolled back: " + cp.describe() + " now sends 100% to " + plan.from + " (was " +
+               (previous ? planner::format_weight(*previous) + "% to " + plan.to : std::string("no policy")) +
+               "); verified by reading it back." + unrecorded);
+  }
+  return to_int(ExitCode::Done);
+}
+
+}  // namespace
 
 int cmd_rollback(Output& out, const RollbackOptions& options) {
   auto parsed = load_plan(options.plan);
@@ -21,11 +84,16 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
     return exit_code_for(e);
   };
 
+  if (options.no_state) return rollback_without_state(out, plan, options, clock);
   auto store = open_state_store(out.options(), clock);
   const std::string reason = options.reason.empty() ? "rolled back by an operator" : options.reason;
   auto lock = store->lock(plan.name);
   if (!lock.ok()) {
-    if (lock.error().kind != planner::ErrorKind::Locked) return fail(lock.error());
+    if (lock.error().kind != planner::ErrorKind::Locked) {
+      out.error(lock.error().message + "; to roll back without recording it, run: meshmove rollback --no-state " +
+                plan.file);
+      return exit_code_for(lock.error());
+    }
     // A running meshmove drives this migration: hand it the rollback, and wait for it.
     return hand_to_runner(out, *store, plan.name, clock, "rollback", reason, "meshmove rollback", lock.error(),
                           planner::Phase::RolledBack);

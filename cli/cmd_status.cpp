@@ -1,6 +1,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <filesystem>
+
+#include "backends/file_state_store.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
@@ -23,7 +26,14 @@ nlohmann::json opt_time(const std::optional<planner::TimePoint>& t) {
 struct Row {
   nlohmann::json json;
   std::string text;
+  int code = 0;  // non-zero when the state cannot be used (corrupt, a link, unreadable)
 };
+
+// A state that cannot be read is not "no state": exit 2 when it is there but unusable (corrupt, a
+// symbolic link; as apply treats it), else the store error's code (6: cannot be read).
+int code_for_unusable_state(const planner::Error& e) {
+  return e.kind == planner::ErrorKind::Invalid ? to_int(ExitCode::Usage) : exit_code_for(e);
+}
 
 // Status of one migration: saved state, the live weight (when the plan is known), drift and what the
 // engine would do next.
@@ -36,6 +46,7 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
   std::optional<planner::MigrationState> state;
   if (!loaded.ok()) {
     j["error"] = loaded.error().message;
+    row.code = code_for_unusable_state(loaded.error());
   } else if (loaded->has_value()) {
     state = **loaded;
   }
@@ -155,9 +166,17 @@ int cmd_status(Output& out, const StatusOptions& options) {
       rows.push_back(status_of(out, *store, clock, name, plan ? &*plan : nullptr));
     }
     if (rows.empty() && out.options().output == OutputFormat::Text) {
-      out.result(out.options().state_url.empty()
-                     ? "no migration has state yet (state directory: --state-dir, default $XDG_STATE_HOME/meshmove)"
-                     : "no migration has state yet in " + out.options().state_url);
+      if (out.options().state_url.empty()) {
+        const std::string dir =
+            out.options().state_dir.empty() ? backends::default_state_directory() : out.options().state_dir;
+        std::error_code ec;
+        const bool exists = std::filesystem::exists(dir, ec);
+        out.result("no migration has state yet in " + dir + (exists ? "" : " (the directory does not exist)") +
+                   (out.options().state_dir.empty() ? " (the default state directory; choose another with --state-dir)"
+                                                    : ""));
+      } else {
+        out.result("no migration has state yet in " + out.options().state_url);
+      }
     }
   } else {
     for (const auto& path : options.plans) {
@@ -174,6 +193,9 @@ int cmd_status(Output& out, const StatusOptions& options) {
     out.json(all.dump(2));
   } else {
     for (const auto& r : rows) out.result(r.text);
+  }
+  for (const auto& r : rows) {
+    if (r.code != 0) return r.code;
   }
   return to_int(ExitCode::Done);
 }

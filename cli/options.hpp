@@ -68,6 +68,7 @@ struct RollbackOptions {
   bool adopt = false;           // take over a policy meshmove does not own, or accept drift
   bool skip_preflight = false;  // write even if the from set shows no instances
   std::string reason;           // recorded in the state and journal
+  bool no_state = false;        // --no-state: write and verify 0% without taking the lock or recording it
 };
 
 }  // namespace meshmove::cli

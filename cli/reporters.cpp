@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "backends/atomic_file.hpp"
 #include "cli/text_format.hpp"
 #include "planner/time_format.hpp"
 
@@ -293,16 +294,13 @@ std::string JUnitReport::xml() const {
 }
 
 planner::Status JUnitReport::write(const std::string& path) const {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream f(temp, std::ios::binary | std::ios::trunc);
-    f << xml();
-    if (!f) return planner::make_error(planner::ErrorKind::Config, "cannot write the report " + temp);
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return planner::make_error(planner::ErrorKind::Config, "cannot write the report " + path);
-  }
-  return planner::ok_status();
+  // Through an unpredictable temporary file (a planted "r.xml.tmp" link is never followed); 0644: CI
+  // systems read reports as another user.
+  backends::AtomicWriteOptions o;
+  o.mode = 0644;
+  o.error_kind = planner::ErrorKind::Config;
+  o.what = "the report";
+  return backends::write_file_atomically(path, xml(), o);
 }
 
 }  // namespace meshmove::cli

@@ -23,6 +23,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "backends/atomic_file.hpp"
 #include "meshmove/version.hpp"
 
 namespace meshmove::metrics {
@@ -48,8 +49,6 @@ std::vector<std::string> sets_of(planner::SetSelector s) {
   }
   return {"to"};
 }
-
-std::string errno_text() { return std::strerror(errno); }
 
 // A Pushgateway URL taken apart for prometheus::Gateway, which builds "HOST:PORT/metrics/job/JOB".
 struct GatewayAddress {
@@ -305,49 +304,12 @@ std::string Telemetry::text() const {
 }
 
 planner::Status Telemetry::write_file(const std::string& path) const {
-  namespace fs = std::filesystem;
-  const std::string body = text();
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!target.has_filename())
-    return make_error(ErrorKind::Config, "the metrics file " + path + " names no file");
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  const auto fail = [&](const std::string& what) -> planner::Status {
-    return make_error(ErrorKind::Config, "cannot write the metrics file " + path + ": " + what);
-  };
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return fail(errno_text());
-  const auto abandon = [&](const std::string& what) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return fail(what);
-  };
-  std::size_t written = 0;
-  while (written < body.size()) {
-    const ssize_t n = ::write(fd, body.data() + written, body.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return abandon(errno_text());
-    written += static_cast<std::size_t>(n);
-  }
   // Readable by the node exporter, which usually runs as another user; the metrics are not secret.
-  if (::fchmod(fd, 0644) != 0) return abandon(errno_text());
-  if (::fsync(fd) != 0) return abandon(errno_text());
-  if (::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return fail(errno_text());
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(temp.c_str());
-    return fail(why);
-  }
-  // The rename is durable once the directory is.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return planner::ok_status();
+  backends::AtomicWriteOptions o;
+  o.mode = 0644;
+  o.error_kind = ErrorKind::Config;
+  o.what = "the metrics file";
+  return backends::write_file_atomically(path, text(), o);
 }
 
 planner::Status Telemetry::push(const std::string& gateway_url, const std::string& job,

@@ -81,7 +81,14 @@ class Engine::Runner {
   void start() {
     const TimePoint now = m_e.m_clock.now();
     auto lock = m_e.m_store.lock(m_plan.name);
-    if (!lock.ok()) return end(Outcome::Locked, lock.error().message);
+    if (!lock.ok()) {
+      // Only a lock held by another runner is "locked"; a state directory that cannot be written is not.
+      const ErrorKind kind = lock.error().kind;
+      return end(kind == ErrorKind::Locked   ? Outcome::Locked
+                 : kind == ErrorKind::Config ? Outcome::Invalid
+                                             : Outcome::Infrastructure,
+                 lock.error().message);
+    }
     m_lock = std::move(*lock);
     auto loaded = m_e.m_store.load(m_plan.name);
     if (!loaded.ok()) {
@@ -196,10 +203,14 @@ class Engine::Runner {
   void emit(EngineEvent::Kind kind, TimePoint at, std::string message) { report(event(kind, at, std::move(message))); }
 
   void journal(nlohmann::json event, TimePoint at) {
+    if (m_result && m_result->outcome == Outcome::Locked) return;  // the lock is lost: write nothing more
     event["at"] = format_rfc3339(at);
     event["migration"] = m_plan.name;
     if (auto st = m_e.m_store.append(m_plan.name, event); !st.ok()) {
       emit(EngineEvent::Kind::Error, at, "could not append to the journal: " + st.error().message);
+      // The store says this runner no longer holds the lock (an etcd lease expired): another runner
+      // drives the migration now, so this one stops.
+      if (st.error().kind == ErrorKind::Locked) end(Outcome::Locked, st.error().message);
     }
   }
 
@@ -220,8 +231,9 @@ class Engine::Runner {
   }
 
   bool fail(Outcome outcome, const std::string& message, TimePoint at) {
-    emit(outcome == Outcome::Stopped ? EngineEvent::Kind::Drift : EngineEvent::Kind::Error, at, message);
     journal({{"type", outcome == Outcome::Stopped ? "drift" : "error"}, {"message", message}}, at);
+    if (done()) return false;  // the journal refused: this runner lost its lock, which explains the rest
+    emit(outcome == Outcome::Stopped ? EngineEvent::Kind::Drift : EngineEvent::Kind::Error, at, message);
     end(outcome, message);
     return false;
   }
@@ -342,7 +354,7 @@ class Engine::Runner {
     if (recovered) e["recovered"] = true;
     m_state.last_transition = e;
     if (auto st = m_e.m_store.save(m_state); !st.ok()) {
-      end(Outcome::Infrastructure, st.error().message);
+      end(st.error().kind == ErrorKind::Locked ? Outcome::Locked : Outcome::Infrastructure, st.error().message);
       return;
     }
     (void)m_e.m_store.append(m_plan.name, e);
@@ -416,7 +428,8 @@ class Engine::Runner {
     auto taken = m_e.m_store.take_request(m_plan.name);
     if (!taken.ok()) {
       emit(EngineEvent::Kind::Error, now, taken.error().message);
-      return false;
+      if (taken.error().kind == ErrorKind::Locked) end(Outcome::Locked, taken.error().message);
+      return done();
     }
     if (!taken->has_value()) return false;
     const nlohmann::json request = **taken;

@@ -243,8 +243,9 @@ TEST_SUITE("integration::etcd_state_store") {
     (void)etcd.call("lease/revoke", {{"ID", std::to_string(etcd.lease_of(lock_key))}});
     auto lost = a->save(sample(2000));
     REQUIRE_FALSE(lost.ok());
-    CHECK(lost.error().kind == planner::ErrorKind::Conflict);
-    CHECK(contains(lost.error().message, "lost its lock"));
+    CHECK(lost.error().kind == planner::ErrorKind::Locked);  // the run ends "locked" (exit 7)
+    CHECK(contains(lost.error().message, "my lock on '" + k_name + "' expired"));
+    CHECK(contains(lost.error().message, "nobody holds it now"));
     auto b = open_store(etcd.state_url(), clock, std::chrono::seconds(15));
     auto b_lock = b->lock(k_name);
     REQUIRE(b_lock.ok());
@@ -252,10 +253,51 @@ TEST_SUITE("integration::etcd_state_store") {
     REQUIRE(b->save(sample(3000)).ok());
     lost = a->save(sample(2000));
     REQUIRE_FALSE(lost.ok());
-    CHECK(contains(lost.error().message, "another runner holds it now"));
+    CHECK(lost.error().kind == planner::ErrorKind::Locked);
+    CHECK(contains(lost.error().message, "another runner holds it now by host"));
+    CHECK(contains(lost.error().message, "the state was not saved"));
     CHECK((*b->load(k_name))->weight == 3000);
     a_lock->reset();  // revoking an expired lease is harmless
     CHECK(etcd.get(lock_key).has_value());
+  }
+
+  TEST_CASE("a runner whose lease expired appends nothing to the journal and takes no request") {
+    Etcd etcd;
+    FakeClock clock;
+    auto a = open_store(etcd.state_url(), clock, std::chrono::seconds(15));
+    auto a_lock = a->lock(k_name);
+    REQUIRE(a_lock.ok());
+    REQUIRE(a->append(k_name, {{"type", "start"}}).ok());
+    const std::string lock_key = "/meshmove/" + k_name + "/lock";
+    (void)etcd.call("lease/revoke", {{"ID", std::to_string(etcd.lease_of(lock_key))}});
+    auto b = open_store(etcd.state_url(), clock, std::chrono::seconds(15));
+    auto b_lock = b->lock(k_name);
+    REQUIRE(b_lock.ok());
+    REQUIRE(b->post_request(k_name, {{"action", "pause"}, {"reason", "for b"}}).ok());
+
+    auto appended = a->append(k_name, {{"type", "drift"}, {"message", "someone else changed it"}});
+    REQUIRE_FALSE(appended.ok());
+    CHECK(appended.error().kind == planner::ErrorKind::Locked);
+    CHECK(contains(appended.error().message, "my lock on '" + k_name + "' expired; "));
+    CHECK(contains(appended.error().message, "another runner holds it now"));
+    CHECK(contains(appended.error().message, "nothing was appended"));
+    CHECK(etcd.keys("/meshmove/" + k_name + "/journal/").size() == 1);
+    auto taken = a->take_request(k_name);
+    REQUIRE_FALSE(taken.ok());
+    CHECK(taken.error().kind == planner::ErrorKind::Locked);
+    CHECK(etcd.get("/meshmove/" + k_name + "/request").has_value());  // still there for b
+
+    // The runner that holds the lock appends and takes as before.
+    REQUIRE(b->append(k_name, {{"type", "adopt"}}).ok());
+    CHECK(etcd.keys("/meshmove/" + k_name + "/journal/").size() == 2);
+    taken = b->take_request(k_name);
+    REQUIRE(taken.ok());
+    REQUIRE(taken->has_value());
+    CHECK((**taken)["reason"] == "for b");
+    CHECK_FALSE(etcd.get("/meshmove/" + k_name + "/request").has_value());
+    taken = b->take_request(k_name);
+    REQUIRE(taken.ok());
+    CHECK_FALSE(taken->has_value());
   }
 
   TEST_CASE("the journal is append-only and in order, also with two runners appending at once") {
@@ -489,6 +531,57 @@ TEST_SUITE("integration::etcd_cli") {
     r = run({binary("meshmove").string(), "--state", "http://127.0.0.1:2379", "status"});
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, "etcd://host:port/prefix"));
+  }
+
+  TEST_CASE("a runner stopped past its lease wakes, says its lock expired, appends nothing and exits 7") {
+    Meshsim sim(k_scenario);
+    Etcd etcd;
+    EtcdCli cli{{}, etcd.state_url()};
+    const auto plan = cli.home.write("plan.yaml", plan_text(sim.api_url()));
+    Process a = Process::start(cli.args({"apply", plan.string()}));
+    REQUIRE(wait_until([&] { return etcd_state(etcd).value("weight", 0) == 1000 || !a.running(); },
+                       std::chrono::seconds(30)));
+    REQUIRE(a.running());
+    REQUIRE(::kill(a.pid(), SIGSTOP) == 0);
+    // While a is stopped its lease runs out (revoked here, as etcd does after the TTL), and b takes over
+    // and moves the migration on: 50 % in the policy and in the state.
+    const std::string lock_key = "/meshmove/ops/lock";
+    (void)etcd.call("lease/revoke", {{"ID", std::to_string(etcd.lease_of(lock_key))}});
+    FakeClock clock;
+    auto b = open_store(etcd.state_url(), clock, std::chrono::seconds(30));
+    auto b_lock = b->lock("ops");
+    REQUIRE(b_lock.ok());
+    auto b_state = b->load("ops");
+    REQUIRE(b_state.ok());
+    REQUIRE(b_state->has_value());
+    planner::MigrationState moved = **b_state;
+    moved.weight = 5000;
+    moved.last_written = 5000;
+    moved.step = 1;
+    REQUIRE(b->save(moved).ok());
+    REQUIRE(sim.api("PUT", "/meshes/default/meshhttproutes/meshmove-apitier-default-svc-5000",
+                    R"({"type":"MeshHTTPRoute","mesh":"default","name":"meshmove-apitier-default-svc-5000",
+                        "labels":{"meshmove.io/migration":"ops","meshmove.io/step":"2"},
+                        "spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":"apitier_default_svc_5000"},
+                        "rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"vm-env"},"weight":50},
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"kube-env"},"weight":50}]}}]}]}})")
+                .status < 300);
+    const auto journal_before = etcd.keys("/meshmove/ops/journal/");
+
+    REQUIRE(::kill(a.pid(), SIGCONT) == 0);
+    const auto code = a.wait(std::chrono::seconds(30));
+    INFO(a.out() << a.err());
+    REQUIRE(code.has_value());
+    CHECK(*code == 7);
+    CHECK(contains(a.err(), "my lock on 'ops' expired"));
+    CHECK(contains(a.err(), "another runner holds it now"));
+    CHECK_FALSE(contains(a.out() + a.err(), "drift"));
+    CHECK(etcd.keys("/meshmove/ops/journal/") == journal_before);  // a appended nothing
+    CHECK(etcd_state(etcd)["weight"] == 5000);                      // b's state stands
+    const auto holder = etcd.get(lock_key);
+    REQUIRE(holder.has_value());
+    CHECK(nlohmann::json::parse(*holder)["pid"] == ::getpid());  // b still holds the lock
   }
 
   TEST_CASE("a running apply holds the etcd lock, and pause reaches it through etcd") {

@@ -182,6 +182,62 @@ TEST_SUITE("integration::rollback_plan") {
     CHECK(state["intent"].is_null());
   }
 
+  TEST_CASE("rollback --no-state rolls back when no state can be written, touching no state store") {
+    Meshsim sim(k_scenario);
+    Cli cli;
+    const auto plan = cli.dir.write("plan.yaml", plan_text(sim.api_url()));
+    // The state directory cannot be used: a regular file stands where it should be.
+    const auto blocker = cli.dir.write("state", "not a directory\n");
+    REQUIRE(sim.api("PUT", "/meshes/default/meshhttproutes/meshmove-apitier-default-svc-5000",
+                    R"({"type":"MeshHTTPRoute","mesh":"default","name":"meshmove-apitier-default-svc-5000",
+                        "labels":{"meshmove.io/migration":"apitier-to-kube","meshmove.io/step":"2"},
+                        "spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":"apitier_default_svc_5000"},
+                        "rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"vm-env"},"weight":50},
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"kube-env"},"weight":50}]}}]}]}})")
+                .status == 201);
+    auto r = cli.run_meshmove({"rollback", plan.string()});
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find("meshmove rollback --no-state " + plan.string()) != std::string::npos);
+    CHECK(sim.wait_for_state([](const nlohmann::json& s) {
+      return s["services"]["apitier_default_svc_5000"]["weights"].value("kube-env", -1.0) == doctest::Approx(50.0);
+    }, std::chrono::seconds(10)));
+
+    r = cli.run_meshmove({"rollback", "--no-state", plan.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("now sends 100% to vm-env (was 50% to kube-env); verified by reading it back") !=
+          std::string::npos);
+    CHECK(r.out.find("Nothing was recorded") != std::string::npos);
+    CHECK(sim.wait_for_state([](const nlohmann::json& s) {
+      return s["services"]["apitier_default_svc_5000"]["weights"].value("kube-env", -1.0) == doctest::Approx(0.0);
+    }, std::chrono::seconds(10)));
+    const auto policy = nlohmann::json::parse(
+        sim.api("GET", "/meshes/default/meshhttproutes/meshmove-apitier-default-svc-5000", "").body);
+    CHECK(policy["labels"]["meshmove.io/migration"] == "apitier-to-kube");
+    CHECK(read_file(blocker) == "not a directory\n");  // no state store was touched
+    r = cli.run_meshmove({"rollback", "--no-state", "-o", "json", plan.string()});
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["alreadyRolledBack"] == true);
+    CHECK(j["state"].is_null());
+
+    // Without state there is no drift check, but a policy meshmove does not own is still refused.
+    REQUIRE(sim.api("PUT", "/meshes/default/meshhttproutes/meshmove-apitier-default-svc-5000",
+                    R"({"type":"MeshHTTPRoute","mesh":"default","name":"meshmove-apitier-default-svc-5000",
+                        "spec":{"targetRef":{"kind":"Mesh"},"to":[{"targetRef":{"kind":"MeshService","name":"apitier_default_svc_5000"},
+                        "rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"default":{"backendRefs":[
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"vm-env"},"weight":20},
+                        {"kind":"MeshServiceSubset","name":"apitier_default_svc_5000","tags":{"env":"kube-env"},"weight":80}]}}]}]}})")
+                .status < 300);
+    r = cli.run_meshmove({"rollback", "--no-state", plan.string()});
+    CHECK(r.exit_code == 5);
+    CHECK(r.err.find("--adopt") != std::string::npos);
+    r = cli.run_meshmove({"rollback", "--no-state", "--adopt", plan.string()});
+    CHECK(r.exit_code == 0);
+    CHECK(read_file(blocker) == "not a directory\n");
+  }
+
   TEST_CASE("rollback refuses a policy meshmove does not own unless --adopt") {
     Meshsim sim(k_scenario);
     Cli cli;

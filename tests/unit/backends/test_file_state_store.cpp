@@ -2,12 +2,14 @@
 // exclusive locks that name the holder, the append-only journal, and refusal of unreadable state.
 #include <doctest/doctest.h>
 
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "backends/file_state_store.hpp"
 #include "tests/support/process.hpp"
@@ -31,6 +33,31 @@ planner::MigrationState sample(int weight) {
   s.intent = planner::Intent{"advance", weight, 2, testsupport::utc(2026, 11, 25, 10, 0, 0)};
   s.last_verdicts.push_back({"errors", "to", "PASS", 0.001, 0.01, 4000.0, "fine", testsupport::utc(2026, 11, 25, 10, 1)});
   return s;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+mode_t mode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+const char* k_link_words = "is a symbolic link; meshmove does not follow links in its state directory";
+
+// Runs `body` in a child process as the unused uid/gid 65534 and returns its exit code (or -1 when it
+// could not drop privileges). Only meaningful when the test runs as root.
+int as_nobody(const std::function<int()>& body) {
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(100);
+    _exit(body());
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  return WEXITSTATUS(status) == 100 ? -1 : WEXITSTATUS(status);
 }
 
 }  // namespace
@@ -175,5 +202,204 @@ TEST_SUITE("backends::file_state_store") {
     r = store->load("newer");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("newer meshmove") != std::string::npos);
+  }
+
+  TEST_CASE("a link planted at the lock, journal, state or request is refused, never written through") {
+    TempDir dir;
+    FakeClock clock(testsupport::utc(2026, 11, 25));
+    const auto victim = dir.write("victim.txt", "IMPORTANT\n");
+    const auto st = dir.path() / "st";
+    std::filesystem::create_directory(st);
+    auto store = backends::make_file_state_store({st.string(), {}}, clock);
+    const auto check_refused = [&](const planner::Error& e, const std::filesystem::path& link) {
+      CHECK(e.kind == planner::ErrorKind::Config);
+      CHECK(contains(e.message, link.string() + " " + k_link_words));
+      CHECK(testsupport::read_file(victim) == "IMPORTANT\n");
+    };
+    for (const char* name : {"m.lock", "m.journal", "m.json", "m.request"}) {
+      std::filesystem::create_symlink(victim, st / name);
+    }
+    auto lock = store->lock("m");
+    REQUIRE_FALSE(lock.ok());
+    check_refused(lock.error(), st / "m.lock");
+    auto appended = store->append("m", {{"type", "start"}});
+    REQUIRE_FALSE(appended.ok());
+    check_refused(appended.error(), st / "m.journal");
+    auto events = store->journal("m");
+    REQUIRE_FALSE(events.ok());
+    check_refused(events.error(), st / "m.journal");
+    auto loaded = store->load("m");
+    REQUIRE_FALSE(loaded.ok());
+    check_refused(loaded.error(), st / "m.json");
+    CHECK_FALSE(contains(loaded.error().message, "IMPORTANT"));  // nothing of the link's target is shown
+    auto saved = store->save([] {
+      auto s = sample(100);
+      s.migration = "m";
+      return s;
+    }());
+    REQUIRE_FALSE(saved.ok());
+    check_refused(saved.error(), st / "m.json");
+    auto posted = store->post_request("m", {{"action", "pause"}});
+    REQUIRE_FALSE(posted.ok());
+    check_refused(posted.error(), st / "m.request");
+    auto taken = store->take_request("m");
+    REQUIRE_FALSE(taken.ok());
+    check_refused(taken.error(), st / "m.request");
+    CHECK(std::filesystem::is_symlink(st / "m.request"));  // left where it was for the operator to see
+
+    // A dangling link is refused too: nothing is created at its target.
+    std::filesystem::create_symlink(dir.path() / "created-through-link", st / "d.lock");
+    lock = store->lock("d");
+    REQUIRE_FALSE(lock.ok());
+    check_refused(lock.error(), st / "d.lock");
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "created-through-link"));
+  }
+
+  TEST_CASE("the state's temporary file has an unpredictable name, so planted guesses are never followed") {
+    TempDir dir;
+    FakeClock clock;
+    const auto victim = dir.write("victim.txt", "IMPORTANT\n");
+    const auto st = dir.path() / "st";
+    std::filesystem::create_directory(st);
+    // 0.1.0 wrote NAME.json.tmp.PID: plant links for this pid and the next ones.
+    for (int pid = ::getpid(); pid < ::getpid() + 20; ++pid) {
+      std::filesystem::create_symlink(victim, st / ("apitier-to-kube.json.tmp." + std::to_string(pid)));
+    }
+    auto store = backends::make_file_state_store({st.string(), {}}, clock);
+    REQUIRE(store->save(sample(1000)).ok());
+    CHECK(testsupport::read_file(victim) == "IMPORTANT\n");
+    CHECK((*store->load("apitier-to-kube"))->weight == 1000);
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(st)) {
+      const std::string name = e.path().filename().string();
+      if (name.find(".tmp.") == std::string::npos) {
+        ++entries;
+        CHECK(name == "apitier-to-kube.json");  // no temporary file left behind
+      }
+    }
+    CHECK(entries == 1);
+    REQUIRE(store->post_request("apitier-to-kube", {{"action", "pause"}}).ok());
+    auto taken = store->take_request("apitier-to-kube");
+    REQUIRE(taken.ok());
+    REQUIRE(taken->has_value());
+    CHECK((**taken)["action"] == "pause");
+  }
+
+  TEST_CASE("a --state-dir that links to a directory of one's own is used, and nothing is chmod'ed through it") {
+    TempDir dir;
+    FakeClock clock;
+    const auto real = dir.path() / "real";
+    std::filesystem::create_directory(real);
+    ::chmod(real.c_str(), 0750);
+    std::filesystem::create_directory_symlink(real, dir.path() / "statelink");
+    auto store = backends::make_file_state_store({(dir.path() / "statelink").string(), {}}, clock);
+    REQUIRE(store->save(sample(100)).ok());
+    CHECK(std::filesystem::exists(real / "apitier-to-kube.json"));
+    CHECK(mode_of(real) == 0750);  // 0.1.0 made it 0700 through the link
+    // A directory meshmove creates is 0700, also with a trailing slash.
+    auto fresh = backends::make_file_state_store({(dir.path() / "a" / "b" / "state").string() + "/", {}}, clock);
+    REQUIRE(fresh->lock("m").ok());
+    CHECK(mode_of(dir.path() / "a" / "b" / "state") == 0700);
+  }
+
+  TEST_CASE("a world-writable state directory is refused with the fix, and group-writable is fine") {
+    TempDir dir;
+    FakeClock clock;
+    for (const mode_t mode : {mode_t{0777}, mode_t{01777}, mode_t{0703}}) {
+      CAPTURE(mode);
+      const auto st = dir.path() / ("ww" + std::to_string(mode));
+      std::filesystem::create_directory(st);
+      REQUIRE(::chmod(st.c_str(), mode) == 0);
+      auto store = backends::make_file_state_store({st.string(), {}}, clock);
+      auto lock = store->lock("m");
+      REQUIRE_FALSE(lock.ok());
+      CHECK(lock.error().kind == planner::ErrorKind::Config);
+      CHECK(contains(lock.error().message, st.string()));
+      CHECK(contains(lock.error().message, "writable by every user"));
+      CHECK(contains(lock.error().message, "chmod 700 " + st.string()));
+      CHECK_FALSE(store->save(sample(100)).ok());
+      CHECK(std::filesystem::is_empty(st));  // nothing written there
+      CHECK(mode_of(st) == mode);            // and nothing chmod'ed
+    }
+    const auto group = dir.path() / "fsgroup";
+    std::filesystem::create_directory(group);
+    REQUIRE(::chmod(group.c_str(), 02770) == 0);  // a Kubernetes volume with fsGroup
+    auto store = backends::make_file_state_store({group.string(), {}}, clock);
+    CHECK(store->lock("m").ok());
+    CHECK(store->save(sample(100)).ok());
+  }
+
+  TEST_CASE("a state directory owned by another user is refused, and one owned by root is fine") {
+    TempDir dir;
+    FakeClock clock;
+    if (::geteuid() != 0) {
+      MESSAGE("not root: cannot give a directory to another user; the check runs in CI, as root");
+      return;
+    }
+    const auto foreign = dir.path() / "foreign";
+    std::filesystem::create_directory(foreign);
+    ::chmod(foreign.c_str(), 0700);
+    REQUIRE(::chown(foreign.c_str(), 65534, 65534) == 0);
+    auto store = backends::make_file_state_store({foreign.string(), {}}, clock);
+    auto lock = store->lock("m");
+    REQUIRE_FALSE(lock.ok());
+    CHECK(lock.error().kind == planner::ErrorKind::Config);
+    CHECK(contains(lock.error().message, foreign.string()));
+    CHECK(contains(lock.error().message, "uid 65534"));
+    CHECK(contains(lock.error().message, "a directory of your own"));
+    CHECK(std::filesystem::is_empty(foreign));
+    // Through a link too: the check is on the resolved directory.
+    std::filesystem::create_directory_symlink(foreign, dir.path() / "link");
+    auto linked = backends::make_file_state_store({(dir.path() / "link").string(), {}}, clock);
+    CHECK(linked->lock("m").error().kind == planner::ErrorKind::Config);
+
+    // A runner that is not root may use a root-owned directory it can write, e.g. a group-writable one.
+    const auto shared = dir.path() / "shared";
+    std::filesystem::create_directory(shared);
+    REQUIRE(::chown(shared.c_str(), 0, 65534) == 0);
+    REQUIRE(::chmod(shared.c_str(), 0770) == 0);
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const int code = as_nobody([&] {
+      auto s = backends::make_file_state_store({shared.string(), {}}, clock);
+      return s->lock("m").ok() && s->save(sample(100)).ok() ? 0 : 1;
+    });
+    CHECK(code == 0);
+  }
+
+  TEST_CASE("a state directory this runner cannot write is 'cannot write state in DIR', not locked") {
+    TempDir dir;
+    FakeClock clock;
+    const auto st = dir.path() / "st";
+    std::filesystem::create_directory(st);
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const auto check_unwritable = [&st](const planner::Error& e) {
+      return e.kind == planner::ErrorKind::Unavailable &&
+             contains(e.message, "cannot write state in " + st.string() + ": Permission denied");
+    };
+    if (::geteuid() == 0) {
+      // Root writes anywhere: the runner is the unused uid 65534, in a root-owned 0755 directory.
+      REQUIRE(::chmod(st.c_str(), 0755) == 0);
+      const int code = as_nobody([&] {
+        auto s = backends::make_file_state_store({st.string(), {}}, clock);
+        auto lock = s->lock("m");
+        if (lock.ok()) return 1;
+        if (!check_unwritable(lock.error())) return 2;
+        if (s->post_request("m", {{"action", "pause"}}).ok()) return 3;
+        // A directory it would have to create under one it cannot write: the same words.
+        auto nested = backends::make_file_state_store({(st / "sub").string(), {}}, clock);
+        auto l2 = nested->lock("m");
+        if (l2.ok() || l2.error().kind != planner::ErrorKind::Unavailable) return 4;
+        if (!contains(l2.error().message, "cannot write state in " + (st / "sub").string())) return 5;
+        return 0;
+      });
+      CHECK(code == 0);
+    } else {
+      REQUIRE(::chmod(st.c_str(), 0500) == 0);
+      auto s = backends::make_file_state_store({st.string(), {}}, clock);
+      auto lock = s->lock("m");
+      REQUIRE_FALSE(lock.ok());
+      CHECK(check_unwritable(lock.error()));
+      ::chmod(st.c_str(), 0700);
+    }
   }
 }
