@@ -81,8 +81,10 @@ bool retryable_curl_error(CURLcode code) {
 bool never_sent(CURLcode code) { return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST; }
 
 // A request in flight when the stop flag is set gets this long (microseconds of the transfer's own
-// clock) to finish, so that a write about to land is recorded; then it is aborted.
-constexpr curl_off_t k_stop_grace_us = 500000;
+// clock) to finish, so that a write about to land is recorded; then it is aborted. libcurl calls the
+// progress function about once a second while it waits, so a signal ends a request within
+// about a second plus this grace.
+constexpr curl_off_t k_stop_grace_us = 100000;
 
 struct StopWatch {
   const std::atomic<bool>* stop;

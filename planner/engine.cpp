@@ -233,6 +233,10 @@ class Engine::Runner {
 
   bool reconcile(TimePoint now) {
     auto live = m_ports.control_plane->read();
+    if (!live.ok() && live.error().kind == ErrorKind::Interrupted) {
+      end(Outcome::Interrupted, live.error().message);  // nothing changed yet: the state stays as it was
+      return false;
+    }
     if (!live.ok()) return fail(Outcome::Infrastructure, live.error().message, now);
     for (const auto& w : live->warnings) emit(EngineEvent::Kind::Reconciled, now, "warning: " + w);
     if (m_state.intent) {
