@@ -263,6 +263,8 @@ TEST_SUITE("planner::engine") {
       CHECK(r.outcome == Outcome::Interrupted);
       if (rollback) {
         CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 0});
+        REQUIRE_FALSE(rig.cp.attempts.empty());
+        CHECK(rig.cp.attempts.back().retry_deadline == std::optional<Duration>(30s));  // it retries like any rollback
       } else {
         CHECK(rig.written() == std::vector<int>{0, 1000, 5000});
         CHECK(rig.store.states["m"].weight == 5000);
