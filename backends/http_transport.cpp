@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <iomanip>
+#include <locale>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -77,6 +80,63 @@ bool retryable_curl_error(CURLcode code) {
 // True when the request surely never reached the server (safe to retry a non-idempotent request).
 bool never_sent(CURLcode code) { return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST; }
 
+// A request in flight when the stop flag is set gets this long (microseconds of the transfer's own
+// clock) to finish, so that a write about to land is recorded; then it is aborted. libcurl calls the
+// progress function about once a second while it waits, so a signal ends a request within
+// about a second plus this grace.
+constexpr curl_off_t k_stop_grace_us = 100000;
+
+struct StopWatch {
+  const std::atomic<bool>* stop;
+  CURL* handle;
+  curl_off_t seen_at_us = -1;  // the transfer time when the flag was first seen set
+};
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* watch = static_cast<StopWatch*>(user);
+  if (!watch->stop->load()) return 0;
+  curl_off_t now_us = 0;
+  curl_easy_getinfo(watch->handle, CURLINFO_TOTAL_TIME_T, &now_us);
+  if (watch->seen_at_us < 0) watch->seen_at_us = now_us;
+  return now_us - watch->seen_at_us >= k_stop_grace_us ? 1 : 0;  // non-zero aborts the transfer
+}
+
+// Retry-After as a wait from `now`: delay-seconds, or an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994
+// 08:49:37 GMT"). nullopt when it is neither.
+std::optional<planner::Duration> parse_retry_after(const std::string& value, planner::TimePoint now) {
+  if (!value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    if (value.size() > 12) return planner::Duration(std::chrono::hours(24 * 365 * 1000));  // absurd: far away
+    return planner::Duration(std::stoll(value) * 1000);
+  }
+  std::tm tm{};
+  std::istringstream in(value);
+  in.imbue(std::locale::classic());
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
+  if (in.fail()) return std::nullopt;
+  const std::time_t at = timegm(&tm);
+  if (at == static_cast<std::time_t>(-1)) return std::nullopt;
+  const auto then = std::chrono::time_point_cast<planner::Duration>(std::chrono::system_clock::from_time_t(at));
+  return std::max(planner::Duration{0}, std::chrono::duration_cast<planner::Duration>(then - now));
+}
+
+// "27h46m39s", "1m30s", "250ms": hours as the largest unit, which reads better for a wait than days.
+std::string format_wait(planner::Duration d) {
+  long long ms = std::max<long long>(0, d.count());
+  if (ms == 0) return "0s";
+  std::string out;
+  for (const auto& [unit, suffix] : {std::pair<long long, const char*>{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}}) {
+    if (ms >= unit) {
+      out += std::to_string(ms / unit) + suffix;
+      ms %= unit;
+    }
+  }
+  return out;
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 std::string summarize_body(const std::string& body) {
   std::string s = body.substr(0, 300);
   std::replace(s.begin(), s.end(), '\n', ' ');
@@ -92,51 +152,16 @@ class CurlTransport final : public HttpTransport {
   }
 
   planner::Result<HttpResponse> send(const HttpRequest& request) override {
-    const std::string shown = request.display_url.empty() ? request.url : request.display_url;
-    const auto start = m_clock.now();
-    planner::Duration backoff = m_config.retry.initial_backoff;
-    std::string last_failure;
-    int attempt = 0;
-    while (true) {
-      ++attempt;
-      CURLcode code = CURLE_OK;
-      auto result = attempt_once(request, shown, code);
-      bool retry = false;
-      if (result.ok()) {
-        const int status = result->status;
-        if (status != 429 && status < 500) return result;
-        last_failure = "HTTP " + std::to_string(status) + ": " + summarize_body(result->body);
-        retry = true;
-        // Honour Retry-After (seconds) when it fits the budget.
-        if (const auto it = result->headers.find("retry-after"); it != result->headers.end()) {
-          try {
-            const auto seconds = std::stol(it->second);
-            if (seconds >= 0 && seconds <= 60) backoff = std::max(backoff, planner::Duration(seconds * 1000));
-          } catch (const std::exception&) {
-          }
-        }
-      } else {
-        if (!result.error().retryable()) return result;
-        last_failure = result.error().message;
-        retry = request.idempotent || never_sent(code);
-      }
-      const auto elapsed = m_clock.now() - start;
-      if (!retry || attempt >= m_config.retry.max_attempts || elapsed + backoff > m_config.retry.max_total) {
-        return make_error(ErrorKind::Unavailable,
-                          request.method + " " + shown + " failed after " + std::to_string(attempt) +
-                              (attempt == 1 ? " attempt" : " attempts") + " in " +
-                              planner::format_duration(std::chrono::duration_cast<planner::Duration>(elapsed)) + ": " +
-                              last_failure,
-                          result.ok() ? result->status : 0);
-      }
-      // Full jitter in [backoff/2, backoff].
-      std::uniform_int_distribution<long long> jitter(backoff.count() / 2, backoff.count());
-      const planner::Duration wait{jitter(m_rng)};
-      log("retrying " + request.method + " " + shown + " in " + planner::format_duration(wait) + " (attempt " +
-          std::to_string(attempt) + " failed: " + last_failure + ")");
-      m_clock.sleep(wait);
-      backoff = std::min(backoff * 2, m_config.retry.max_backoff);
-    }
+    const RetryPolicy& policy = request.retry ? *request.retry : m_config.retry;
+    return send_with_retries(
+        request, policy, m_config.request_timeout, m_clock, m_config.stop,
+        [this](const HttpRequest& r, planner::Duration timeout) {
+          CURLcode code = CURLE_OK;
+          const std::string shown = r.display_url.empty() ? r.url : r.display_url;
+          auto result = attempt_once(r, shown, timeout, code);
+          return AttemptOutcome{std::move(result), never_sent(code)};
+        },
+        m_config.log, m_rng());
   }
 
  private:
@@ -144,7 +169,8 @@ class CurlTransport final : public HttpTransport {
     if (m_config.log) m_config.log(line);
   }
 
-  planner::Result<HttpResponse> attempt_once(const HttpRequest& request, const std::string& shown, CURLcode& code) {
+  planner::Result<HttpResponse> attempt_once(const HttpRequest& request, const std::string& shown,
+                                             planner::Duration timeout, CURLcode& code) {
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) return make_error(ErrorKind::Invalid, "could not initialise libcurl");
     CURL* h = curl.get();
@@ -156,8 +182,17 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // never send the token elsewhere
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_config.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(m_config.request_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min(m_config.connect_timeout, timeout).count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    StopWatch watch{m_config.stop, h};
+    if (m_config.stop != nullptr) {
+      // A signal aborts a request in flight after a short grace (libcurl calls this often, and at least
+      // about once a second while it waits).
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &watch);
+    }
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m_config.max_response_bytes));
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -207,6 +242,10 @@ class CurlTransport final : public HttpTransport {
         return make_error(ErrorKind::Invalid, request.method + " " + shown + ": the response is larger than " +
                                                   std::to_string(m_config.max_response_bytes) + " bytes");
       }
+      if (code == CURLE_ABORTED_BY_CALLBACK) {
+        log(request.method + " " + shown + " -> aborted by a signal after " + std::to_string(ms) + " ms");
+        return make_error(ErrorKind::Interrupted, request.method + " " + shown + ": interrupted by a signal");
+      }
       std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       // libcurl's messages may contain the URL; replace it by the display form.
       if (!request.display_url.empty()) {
@@ -239,6 +278,141 @@ class CurlTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+RetryPolicy undo_retry_policy(planner::Duration deadline) {
+  RetryPolicy p;
+  p.max_attempts = 0;
+  p.max_total = deadline;
+  p.initial_backoff = std::chrono::milliseconds(500);
+  p.max_backoff = std::chrono::seconds(5);
+  p.max_retry_after = deadline;
+  p.deadline = true;
+  return p;
+}
+
+std::string redact_location(const std::string& location) {
+  std::string out = location;
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const auto authority_end = out.find_first_of("/?#", scheme + 3);
+    const auto at = out.find('@', scheme + 3);
+    if (at != std::string::npos && (authority_end == std::string::npos || at < authority_end)) {
+      out.replace(scheme + 3, at - (scheme + 3), "[redacted]");
+    }
+  }
+  const auto query = out.find_first_of("?#");
+  if (query != std::string::npos) out = out.substr(0, query) + (out[query] == '?' ? "?[redacted]" : "");
+  std::string clean;
+  for (const unsigned char c : out) clean += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  return clean;
+}
+
+planner::Result<HttpResponse> send_with_retries(const HttpRequest& request, const RetryPolicy& policy,
+                                                planner::Duration attempt_timeout, planner::Clock& clock,
+                                                const std::atomic<bool>* stop, const AttemptFunction& attempt,
+                                                const std::function<void(const std::string&)>& log,
+                                                std::uint64_t seed) {
+  using planner::Duration;
+  const std::string shown = request.display_url.empty() ? request.url : request.display_url;
+  const auto stopped = [stop] { return stop != nullptr && stop->load(); };
+  const auto start = clock.now();
+  const auto elapsed = [&] { return std::chrono::duration_cast<Duration>(clock.now() - start); };
+  std::mt19937_64 rng(seed);
+  Duration backoff = policy.initial_backoff;
+  std::string last_failure;
+  int attempt_count = 0;
+  const auto interrupted = [&] {
+    return make_error(ErrorKind::Interrupted, request.method + " " + shown + ": interrupted by a signal after " +
+                                                  std::to_string(attempt_count) +
+                                                  (attempt_count == 1 ? " attempt" : " attempts") + " in " +
+                                                  format_wait(elapsed()) +
+                                                  (last_failure.empty() ? "" : " (last: " + last_failure + ")"));
+  };
+  const auto give_up = [&](const std::string& why, int status) {
+    return make_error(ErrorKind::Unavailable,
+                      request.method + " " + shown + " failed after " + std::to_string(attempt_count) +
+                          (attempt_count == 1 ? " attempt" : " attempts") + " in " + format_wait(elapsed()) +
+                          ": " + last_failure + why,
+                      status);
+  };
+  while (true) {
+    if (stopped()) return interrupted();
+    ++attempt_count;
+    Duration timeout = attempt_timeout;
+    if (policy.deadline) {
+      // Every attempt ends by the deadline (but gets at least a second, so that one can succeed).
+      timeout = std::max<Duration>(std::min(timeout, policy.max_total - elapsed()), std::chrono::seconds(1));
+    }
+    AttemptOutcome outcome = attempt(request, timeout);
+    auto& result = outcome.result;
+    bool retry = false;
+    std::optional<Duration> asked;
+    int status = 0;
+    if (result.ok()) {
+      status = result->status;
+      if (is_redirect(status)) {
+        const auto it = result->headers.find("location");
+        std::string where = it == result->headers.end() || it->second.empty() ? std::string("an address it did not give")
+                            : request.display_url.empty()                    ? redact_location(it->second)
+                                                                             : redact_url(it->second);
+        return make_error(ErrorKind::Config,
+                          request.method + " " + shown + " -> HTTP " + std::to_string(status) + " redirect to " +
+                              where + "; meshmove does not follow redirects: point the URL at the final address",
+                          status);
+      }
+      if (status != 429 && status < 500) return std::move(result);
+      last_failure = "HTTP " + std::to_string(status) + ": " + summarize_body(result->body);
+      retry = true;
+      if (const auto it = result->headers.find("retry-after"); it != result->headers.end()) {
+        asked = parse_retry_after(it->second, clock.now());
+      }
+    } else {
+      if (result.error().kind == ErrorKind::Interrupted) return interrupted();
+      if (!result.error().retryable()) return std::move(result);
+      last_failure = result.error().message;
+      retry = request.idempotent || outcome.never_sent;
+    }
+    if (stopped()) return interrupted();
+    const Duration spent = elapsed();
+    const Duration remaining = policy.max_total - spent;
+    if (!retry || (policy.max_attempts > 0 && attempt_count >= policy.max_attempts) || remaining <= Duration{0}) {
+      return give_up("", status);
+    }
+    Duration wait;
+    if (asked) {
+      const Duration cap = std::min(policy.max_retry_after, remaining);
+      if (*asked > cap) {
+        const bool beyond_deadline = *asked > remaining;
+        return give_up("; the server asked to retry after " + format_wait(*asked) + ", beyond the " +
+                           (beyond_deadline ? std::string("deadline (") + format_wait(remaining) + " left of " +
+                                                  format_wait(policy.max_total) + ")"
+                                            : "longest wait meshmove honours (" +
+                                                  format_wait(policy.max_retry_after) + ")"),
+                       status);
+      }
+      wait = std::max<Duration>(*asked, std::chrono::milliseconds(100));  // "0" must not spin
+    } else {
+      // Jitter in [backoff/2, backoff].
+      std::uniform_int_distribution<long long> jitter(backoff.count() / 2, backoff.count());
+      wait = Duration{jitter(rng)};
+      if (wait >= remaining) {
+        if (!policy.deadline) return give_up("", status);
+        wait = remaining;  // one last attempt at the deadline
+      }
+    }
+    if (log) {
+      log("retrying " + request.method + " " + shown + " in " + format_wait(wait) + " (attempt " +
+          std::to_string(attempt_count) + " failed: " + last_failure + ")");
+    }
+    // Sleep in slices, so that a signal ends the wait within 100 ms.
+    for (auto until = clock.now() + wait; clock.now() < until;) {
+      if (stopped()) return interrupted();
+      clock.sleep(std::min<Duration>(std::chrono::duration_cast<Duration>(until - clock.now()),
+                                     std::chrono::milliseconds(100)));
+    }
+    backoff = std::min(backoff * 2, policy.max_backoff);
+  }
+}
 
 std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, planner::Clock& clock) {
   return std::make_unique<CurlTransport>(std::move(config), clock);

@@ -62,9 +62,16 @@ class KumaControlPlane final : public planner::ControlPlane {
       return make_error(ErrorKind::Invalid, "refusing to write a weight of " + std::to_string(w.to_weight) +
                                                 " basis points (0..10000)");
     }
+    // A write that undoes risk retries for its deadline, its read-back included.
+    struct UndoScope {
+      std::optional<RetryPolicy>& slot;
+      ~UndoScope() { slot.reset(); }
+    } undo{m_undo_retry};
+    if (w.retry_deadline) m_undo_retry = undo_retry_policy(*w.retry_deadline);
     if (auto st = check_mesh(); !st.ok()) return st.error();
     HttpRequest req;
     req.method = "PUT";
+    req.retry = m_undo_retry;
     req.url = m_base + policy_path();
     req.body = document(w).dump();
     auto put = m_transport.send(req);
@@ -141,6 +148,7 @@ class KumaControlPlane final : public planner::ControlPlane {
   planner::Result<HttpResponse> get(const std::string& path) {
     HttpRequest req;
     req.url = m_base + path;
+    req.retry = m_undo_retry;
     return m_transport.send(req);
   }
 
@@ -301,6 +309,7 @@ class KumaControlPlane final : public planner::ControlPlane {
 
   const planner::Plan& m_plan;
   HttpTransport& m_transport;
+  std::optional<RetryPolicy> m_undo_retry;  // set during a write that undoes risk
   std::string m_name;
   std::string m_base;
   bool m_mesh_checked = false;

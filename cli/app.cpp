@@ -142,7 +142,12 @@ int run(int argc, char** argv) {
   rollback_cmd->add_option("--reason", rollback.reason, "Why; recorded in the state and the journal");
   rollback_cmd->add_flag("--no-state", rollback.no_state,
                          "Roll back without the state store (when it cannot be written): no lock, nothing recorded");
-  rollback_cmd->footer("Exit 0 when 100% is on the from set (also when it already was).");
+  rollback_cmd->add_option("--rollback-deadline", rollback.rollback_deadline,
+                           "Retry the write through 5xx, timeouts and refused connections this long")
+      ->capture_default_str()
+      ->option_text("DURATION");
+  rollback_cmd->footer("Exit 0 when 100% is on the from set (also when it already was); 6 when it could not be\n"
+                       "written by the deadline (recorded as owed: the next apply or rollback writes it first).");
 
   CheckOptions check;
   auto* check_cmd = app.add_subcommand(
@@ -173,6 +178,10 @@ int run(int argc, char** argv) {
                       "queries before the first write");
   apply_cmd->add_flag("--rollback-on-interrupt", apply.rollback_on_interrupt,
                       "On SIGINT/SIGTERM roll back before exiting (default: leave the weight where it is)");
+  apply_cmd->add_option("--rollback-deadline", apply.rollback_deadline,
+                        "Retry a rollback write through 5xx, timeouts and refused connections this long")
+      ->capture_default_str()
+      ->option_text("DURATION");
   apply_cmd->add_option("--report", apply.report, "Write a JUnit XML decision report to FILE")->option_text("FILE");
   apply_cmd->add_option("--metrics-addr", apply.metrics_addr,
                         "Serve meshmove's own metrics for Prometheus at HOST:PORT while it runs (e.g. 127.0.0.1:9464)")

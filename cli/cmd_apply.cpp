@@ -85,8 +85,18 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
   }
   if (invalid) return to_int(ExitCode::Usage);
 
+  const auto rollback_deadline = planner::parse_duration(options.rollback_deadline);
+  if (!rollback_deadline || rollback_deadline->count() <= 0) {
+    out.error("--rollback-deadline: '" + options.rollback_deadline + "' is not a positive duration (e.g. 30s, 2m)");
+    return to_int(ExitCode::Usage);
+  }
   install_stop_handlers();
   SystemClock clock(&stop_requested());
+  // A signal ends the transports' retries and a request in flight, unless --rollback-on-interrupt needs
+  // them for the rollback (then a second signal exits at once). Their own clock, so that the backoff
+  // waits of that rollback are not cut short by the first signal.
+  const std::atomic<bool>* io_stop = options.rollback_on_interrupt ? nullptr : &stop_requested();
+  SystemClock io_clock(io_stop);
   auto real_store = open_state_store(out.options(), clock);
   const bool simulate = options.dry_run || options.shadow;
   backends::MemoryStateStore simulated_store;
@@ -142,7 +152,7 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
   wired.reserve(plans.size());
   for (const auto& plan : plans) {
     Wired w;
-    auto cp = connect_control_plane(plan, out, clock);
+    auto cp = connect_control_plane(plan, out, io_clock, io_stop);
     if (!cp.ok()) {
       out.error(plan.name + ": " + cp.error().message);
       return exit_code_for(cp.error());
@@ -150,7 +160,7 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
     w.cp = std::move(*cp);
     // Retries of a query must end well before the next evaluation is due.
     const auto budget = std::min<planner::Duration>(plan.interval / 2, std::chrono::seconds(20));
-    auto prom = connect_prometheus(plan, out, clock, budget);
+    auto prom = connect_prometheus(plan, out, io_clock, budget, io_stop);
     if (!prom.ok()) {
       out.error(plan.name + ": " + prom.error().message);
       return exit_code_for(prom.error());
@@ -175,6 +185,7 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
   engine_options.skip_preflight = options.skip_preflight;
   engine_options.rollback_on_interrupt = options.rollback_on_interrupt && !simulate;
   engine_options.stop = &stop_requested();
+  engine_options.rollback_deadline = *rollback_deadline;
   planner::Engine engine(store, clock, reporter, notifier, engine_options);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     planner::ControlPlane* cp = wired[i].simulated ? static_cast<planner::ControlPlane*>(wired[i].simulated.get())

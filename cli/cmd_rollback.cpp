@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
+#include "cli/signals.hpp"
 #include "cli/system_clock.hpp"
 #include "cli/wiring.hpp"
 #include "planner/time_format.hpp"
@@ -78,7 +79,13 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   if (!parsed.ok()) return to_int(ExitCode::Usage);
   planner::Plan plan = std::move(*parsed.plan);
   apply_overrides(plan, out.options());
-  SystemClock clock;
+  const auto deadline = planner::parse_duration(options.rollback_deadline);
+  if (!deadline || deadline->count() <= 0) {
+    out.error("--rollback-deadline: '" + options.rollback_deadline + "' is not a positive duration (e.g. 30s, 2m)");
+    return to_int(ExitCode::Usage);
+  }
+  install_stop_handlers();
+  SystemClock clock(&stop_requested());
   const auto fail = [&out](const planner::Error& e) {
     out.error(e.message);
     return exit_code_for(e);
@@ -102,11 +109,47 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   if (!loaded.ok()) return fail(loaded.error());
   std::optional<planner::MigrationState> state = std::move(*loaded);
 
-  auto conn = connect_control_plane(plan, out, clock);
+  auto conn = connect_control_plane(plan, out, clock, &stop_requested());
   if (!conn.ok()) return fail(conn.error());
   planner::ControlPlane& cp = *conn->control_plane;
+  const auto started = clock.now();
+  // The control plane is down, or a signal stopped the retries: the rollback is recorded as owed, so
+  // that the next apply or rollback writes it before anything else. Exit 6 (130 for a signal).
+  const auto owe = [&](const planner::Error& e) {
+    const auto now = clock.now();
+    if (!state) {
+      state = planner::MigrationState{};
+      state->migration = plan.name;
+      state->plan_hash = planner::plan_hash(plan);
+      state->plan_file = plan.file;
+      state->started_at = now;
+    }
+    const auto since = state->rollback_owed ? state->rollback_owed->since : started;
+    state->rollback_owed = planner::OwedRollback{"rollback", 0, -1, reason, since, e.message};
+    state->updated_at = now;
+    const auto saved = store->save(*state);
+    (void)store->append(plan.name, nlohmann::json{{"at", planner::format_rfc3339(now)},
+                                                  {"migration", plan.name},
+                                                  {"type", "rollback-owed"},
+                                                  {"by", "operator"},
+                                                  {"toWeight", 0},
+                                                  {"error", e.message}});
+    out.error(plan.name + ": rollback to 0% not written: " + e.message +
+              (saved.ok() ? "; it is recorded as owed in " + store->location(plan.name) +
+                                ": the next meshmove apply or rollback writes it first"
+                          : "; recording it as owed failed too: " + saved.error().message));
+    return e.kind == planner::ErrorKind::Interrupted ? to_int(ExitCode::Interrupted) : to_int(ExitCode::Infrastructure);
+  };
+  const auto owed_error = [](const planner::Error& e) {
+    return e.retryable() || e.kind == planner::ErrorKind::Interrupted;
+  };
   auto live = cp.read();
-  if (!live.ok()) return fail(live.error());
+  // The read retries like the write, until the deadline.
+  while (!live.ok() && live.error().retryable() && !stop_requested().load() && clock.now() - started < *deadline) {
+    clock.sleep(std::chrono::seconds(1));
+    live = cp.read();
+  }
+  if (!live.ok()) return owed_error(live.error()) ? owe(live.error()) : fail(live.error());
   out.log(1, "live: " + cp.describe() + ": " + planner::to_string(live->ownership) +
                  (live->to_weight ? ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to : ""));
 
@@ -118,7 +161,7 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
     }
     if (!options.skip_preflight) {
       auto report = cp.preflight();
-      if (!report.ok()) return fail(report.error());
+      if (!report.ok()) return owed_error(report.error()) ? owe(report.error()) : fail(report.error());
       if (report->from_instances == 0) {
         out.error("refusing to roll back: the control plane shows no instance of the from set (" + plan.tag_key + "=" +
                   plan.from + ") for " + plan.service +
@@ -141,10 +184,11 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
     // Crash safety: record the intent, write, read back (inside write), then commit.
     state->intent = planner::Intent{"rollback", 0, -1, now};
     if (auto st = store->save(*state); !st.ok()) return fail(st.error());
-    auto written = cp.write({0, plan.name, -1});
-    if (!written.ok()) return fail(written.error());
+    auto written = cp.write({0, plan.name, -1, *deadline});
+    if (!written.ok()) return owed_error(written.error()) ? owe(written.error()) : fail(written.error());
   }
   state->intent.reset();
+  state->rollback_owed.reset();
   state->phase = planner::Phase::RolledBack;
   state->step = -1;
   state->weight = 0;

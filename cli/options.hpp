@@ -43,6 +43,7 @@ struct ApplyOptions {
   bool accept_plan_change = false;
   bool skip_preflight = false;
   bool rollback_on_interrupt = false;
+  std::string rollback_deadline = "30s";  // --rollback-deadline: how long a rollback write retries
   std::string report;        // JUnit XML file
   std::string metrics_addr;  // serve meshmove's own metrics here during apply
 };
@@ -69,6 +70,7 @@ struct RollbackOptions {
   bool skip_preflight = false;  // write even if the from set shows no instances
   std::string reason;           // recorded in the state and journal
   bool no_state = false;        // --no-state: write and verify 0% without taking the lock or recording it
+  std::string rollback_deadline = "30s";  // --rollback-deadline: how long the write retries
 };
 
 }  // namespace meshmove::cli

@@ -1,6 +1,7 @@
 #pragma once
-// SIGINT/SIGTERM: the first asks meshmove to stop after the write in flight (the flag below); a second
-// one exits at once with 130.
+// SIGINT, SIGTERM and SIGHUP (a closed terminal): the first asks meshmove to stop (the flag below; the
+// transports watch it too, so that retries and a request in flight end within a second); a second one
+// exits at once with 130.
 #include <atomic>
 
 namespace meshmove::cli {

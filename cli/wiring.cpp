@@ -50,7 +50,7 @@ class UnusableStateStore final : public planner::StateStore {
 }  // namespace
 
 planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
-                                                               planner::Clock& clock) {
+                                                               planner::Clock& clock, const std::atomic<bool>* stop) {
   const auto& cp = plan.control_plane;
   backends::TransportConfig config;
   config.request_timeout = cp.timeout;
@@ -59,6 +59,7 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
   config.cert_file = cp.cert_file;
   config.key_file = cp.key_file;
   config.insecure_skip_verify = cp.insecure_skip_verify;
+  config.stop = stop;
   auto token = read_token("MESHMOVE_KUMA_TOKEN", cp.token_file, out);
   if (!token.ok()) return token.error();
   config.bearer_token = *token;
@@ -76,7 +77,8 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
 }
 
 planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
-                                                         planner::Duration retry_budget) {
+                                                         planner::Duration retry_budget,
+                                                         const std::atomic<bool>* stop) {
   const auto& p = plan.gates.prometheus;
   backends::TransportConfig config;
   config.request_timeout = p.timeout;
@@ -85,6 +87,7 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
   config.insecure_skip_verify = p.insecure_skip_verify;
   config.retry.max_total = retry_budget;
   config.retry.max_attempts = 3;
+  config.stop = stop;
   auto token = read_token("MESHMOVE_PROMETHEUS_TOKEN", p.token_file, out);
   if (!token.ok()) return token.error();
   config.bearer_token = *token;

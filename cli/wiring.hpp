@@ -1,6 +1,7 @@
 #pragma once
 // The only code that names concrete adapters: builds the control plane, state store and transports
 // for a plan from its configuration, the flags and the environment (STYLE.md rule 3).
+#include <atomic>
 #include <memory>
 
 #include "backends/http_transport.hpp"
@@ -25,8 +26,10 @@ struct ControlPlaneConnection {
 
 // Reads the token (MESHMOVE_KUMA_TOKEN, else controlPlane.tokenFile), registers it as a secret with
 // `out`, warns about insecureSkipVerify, and builds the transport and control plane.
+// `stop` (may be null): a signal's flag; the transport's retries and a request in flight end when it is set.
 planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
-                                                               planner::Clock& clock);
+                                                               planner::Clock& clock,
+                                                               const std::atomic<bool>* stop = nullptr);
 
 struct PrometheusConnection {
   std::unique_ptr<backends::HttpTransport> transport;
@@ -37,7 +40,8 @@ struct PrometheusConnection {
 // Builds the Prometheus client for gates.prometheus (token file, basic auth, CA), registering secrets
 // with `out`. Retries are bounded by `retry_budget` in total.
 planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
-                                                         planner::Duration retry_budget);
+                                                         planner::Duration retry_budget,
+                                                         const std::atomic<bool>* stop = nullptr);
 
 // The state store chosen by --state (etcd) or --state-dir (files; the default: $XDG_STATE_HOME/meshmove).
 // `clock` must outlive the store and its locks.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "planner/duration.hpp"
 #include "planner/error.hpp"
 
 namespace meshmove::planner {
@@ -38,6 +39,10 @@ struct PolicyWrite {
   int to_weight = 0;      // basis points, 0..10000; the `from` set gets the rest
   std::string migration;  // label meshmove.io/migration
   int step = -1;          // the step index, -1 when pinned to `from` (label meshmove.io/step: step + 1)
+  // Set for a write that undoes risk (rollback, rollback step): retry retryable failures (5xx, 429,
+  // timeouts, refused connections) for this long (milliseconds) before giving up with Unavailable.
+  // nullopt: the transport's ordinary retries.
+  std::optional<Duration> retry_deadline = std::nullopt;
 };
 
 struct PreflightReport {

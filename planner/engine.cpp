@@ -52,6 +52,10 @@ constexpr int k_max_actions_per_pass = 64;
 // How often a sleeping engine looks for operator requests.
 constexpr Duration k_request_poll = std::chrono::seconds(2);
 
+// Writes that move traffic back to the from set: they retry for the rollback deadline and are owed when
+// they cannot be written.
+bool undoes_risk(const std::string& write) { return write == "rollback" || write == "rollback-step"; }
+
 nlohmann::json gates_json(const std::vector<GateEvaluation>& gates) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& g : gates) {
@@ -123,7 +127,8 @@ class Engine::Runner {
     m_windows = WindowSchedule::create(m_plan.windows, &problems);
     if (!m_windows) return end(Outcome::Invalid, problems.empty() ? "invalid windows" : problems[0].message);
     if (!reconcile(now)) return;
-    if (!preflight()) return;
+    // An owed rollback goes first: it must not wait for the instance check (the to set may be gone).
+    if (!m_state.rollback_owed && !preflight()) return;
     if (auto st = m_e.m_store.save(m_state); !st.ok()) return end(Outcome::Infrastructure, st.error().message);
     emit(EngineEvent::Kind::Started, now,
          std::string(to_string(m_state.phase)) + " at " + format_weight(m_state.weight) + "% to " + m_plan.to +
@@ -145,7 +150,8 @@ class Engine::Runner {
       const TimePoint now = m_e.m_clock.now();
       if (stopping()) return interrupt(now);
       const WindowView window{m_windows->is_open(now), m_windows->next_open(now)};
-      const Decision d = decide(m_plan, m_state, window, now);
+      // A rollback still owed is written before anything else: no gate evaluation, no advance.
+      const Decision d = m_state.rollback_owed ? owed_decision() : decide(m_plan, m_state, window, now);
       switch (d.action) {
         case Action::Write:
           if (m_e.m_options.once && writes > 0) return end(Outcome::InProgress, "one transition done (--once)");
@@ -240,6 +246,10 @@ class Engine::Runner {
 
   bool reconcile(TimePoint now) {
     auto live = m_ports.control_plane->read();
+    if (!live.ok() && live.error().kind == ErrorKind::Interrupted) {
+      end(Outcome::Interrupted, live.error().message);  // nothing changed yet: the state stays as it was
+      return false;
+    }
     if (!live.ok()) return fail(Outcome::Infrastructure, live.error().message, now);
     for (const auto& w : live->warnings) emit(EngineEvent::Kind::Reconciled, now, "warning: " + w);
     if (m_state.intent) {
@@ -318,8 +328,73 @@ class Engine::Runner {
     return true;
   }
 
+  Decision owed_decision() const {
+    Decision d;
+    d.action = Action::Write;
+    d.write = m_state.rollback_owed->action;
+    d.to_weight = m_state.rollback_owed->to_weight;
+    d.step = m_state.rollback_owed->step;
+    d.reason = m_state.rollback_owed->reason;
+    return d;
+  }
+
+  // A write that undoes risk could not be written (`error`): record it as owed, then end the run (--once,
+  // or while stopping) or try again after owed_rollback_pace. Returns false.
+  bool owe(const Decision& d, const Error& error, TimePoint now) {
+    const TimePoint since = m_state.rollback_owed ? m_state.rollback_owed->since : now;
+    m_state.rollback_owed = OwedRollback{d.write, d.to_weight, d.step, d.reason, since, error.message};
+    const TimePoint at = m_e.m_clock.now();
+    journal({{"type", "rollback-owed"},
+             {"action", d.write},
+             {"toWeight", d.to_weight / 100.0},
+             {"step", d.step},
+             {"error", error.message}},
+            at);
+    if (auto st = m_e.m_store.save(m_state); !st.ok()) return fail(Outcome::Infrastructure, st.error().message, at);
+    const std::string what = "rollback to " + format_weight(d.to_weight) + "% ";
+    if (error.kind == ErrorKind::Interrupted) {
+      stop_interrupted(at, "; the " + what + "is recorded as owed: the next run writes it first");
+      return false;
+    }
+    if (m_e.m_options.once || stopping()) {
+      return fail(Outcome::Infrastructure,
+                  what + "not written: " + error.message +
+                      "; it is recorded as owed: the next meshmove apply or rollback writes it first",
+                  at);
+    }
+    emit(EngineEvent::Kind::Error, at,
+         what + "still not written: " + error.message + "; retrying in " +
+             format_duration(m_e.m_options.owed_rollback_pace));
+    m_wake = at + m_e.m_options.owed_rollback_pace;
+    return false;
+  }
+
+  // A signal stopped a write or read: the state keeps the intent (the next run reconciles).
+  void stop_interrupted(TimePoint now, const std::string& detail = "") {
+    journal({{"type", "interrupted"}, {"toWeight", m_state.weight / 100.0}}, now);
+    (void)m_e.m_store.save(m_state);
+    emit(EngineEvent::Kind::Interrupted, now,
+         "interrupted during a write; the weight stays at " + format_weight(m_state.weight) + "% to " + m_plan.to +
+             detail);
+    end(Outcome::Interrupted, "interrupted during a write" + detail);
+  }
+
   bool perform_write(const Decision& d, TimePoint now) {
+    const bool undo = undoes_risk(d.write);
     auto live = m_ports.control_plane->read();
+    // The read before a write that undoes risk retries, like the write, until the rollback deadline.
+    for (const TimePoint until = m_e.m_clock.now() + m_e.m_options.rollback_deadline;
+         undo && !live.ok() && live.error().retryable() && !stopping() && m_e.m_clock.now() < until;) {
+      m_e.m_clock.sleep(std::min<Duration>(std::chrono::seconds(1),
+                                           std::chrono::duration_cast<Duration>(until - m_e.m_clock.now())));
+      live = m_ports.control_plane->read();
+    }
+    if (!live.ok() && (undo && live.error().retryable())) return owe(d, live.error(), now);
+    if (!live.ok() && live.error().kind == ErrorKind::Interrupted) {
+      if (undo) return owe(d, live.error(), now);
+      stop_interrupted(m_e.m_clock.now());
+      return false;
+    }
     if (!live.ok()) return fail(Outcome::Infrastructure, live.error().message, now);
     // --adopt lets the first write take over a policy meshmove does not own; drift is always checked
     // (reconcile made the adopted weight the last written one).
@@ -330,7 +405,16 @@ class Engine::Runner {
     }
     m_state.intent = Intent{d.write, d.to_weight, d.step, now};
     if (auto st = m_e.m_store.save(m_state); !st.ok()) return fail(Outcome::Infrastructure, st.error().message, now);
-    auto written = m_ports.control_plane->write({d.to_weight, m_plan.name, d.step});
+    PolicyWrite w{d.to_weight, m_plan.name, d.step};
+    if (undo) w.retry_deadline = m_e.m_options.rollback_deadline;
+    auto written = m_ports.control_plane->write(w);
+    if (!written.ok() && undo && (written.error().retryable() || written.error().kind == ErrorKind::Interrupted)) {
+      return owe(d, written.error(), now);
+    }
+    if (!written.ok() && written.error().kind == ErrorKind::Interrupted) {
+      stop_interrupted(m_e.m_clock.now());
+      return false;
+    }
     if (!written.ok()) {
       return fail(written.error().kind == ErrorKind::Conflict ? Outcome::Stopped : Outcome::Infrastructure,
                   written.error().message, now);
@@ -342,6 +426,7 @@ class Engine::Runner {
   void commit(const Decision& d, TimePoint at, int from_weight, bool recovered) {
     const TimePoint now = m_e.m_clock.now();
     m_state = record_write(m_plan, std::move(m_state), d, at);
+    if (undoes_risk(d.write)) m_state.rollback_owed.reset();
     nlohmann::json e{{"type", "transition"},
                      {"seq", m_state.transitions},
                      {"action", d.write},

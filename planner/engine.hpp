@@ -29,6 +29,12 @@ struct EngineOptions {
   bool rollback_on_interrupt = false;  // on SIGINT/SIGTERM, roll back before exiting
   bool skip_preflight = false;         // do not require instances in both sets, nor readable gates
   const std::atomic<bool>* stop = nullptr;  // set by the signal handler
+  // Writes that undo risk (rollback, rollback step, an operator's rollback, --rollback-on-interrupt)
+  // retry retryable failures for this long (milliseconds; PolicyWrite::retry_deadline). A rollback still
+  // not written after it is recorded as owed: --once ends with Infrastructure (exit 6), a continuous run
+  // tries again every `owed_rollback_pace`, saying so each time; every run writes an owed rollback first.
+  Duration rollback_deadline = std::chrono::seconds(30);
+  Duration owed_rollback_pace = std::chrono::seconds(30);
 };
 
 enum class Outcome {

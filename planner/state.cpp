@@ -63,6 +63,14 @@ json to_json(const MigrationState& s) {
                                 {"step", s.intent->step},
                                 {"at", format_rfc3339(s.intent->at)}}
                          : json(nullptr);
+  if (s.rollback_owed) {  // only when owed, so that the documents of other states stay as they were
+    j["rollbackOwed"] = json{{"action", s.rollback_owed->action},
+                             {"toWeight", s.rollback_owed->to_weight},
+                             {"step", s.rollback_owed->step},
+                             {"reason", s.rollback_owed->reason},
+                             {"since", format_rfc3339(s.rollback_owed->since)},
+                             {"lastError", s.rollback_owed->last_error}};
+  }
   j["lastVerdicts"] = json::array();
   for (const auto& g : s.last_verdicts) {
     j["lastVerdicts"].push_back(json{{"slo", g.slo},
@@ -114,6 +122,21 @@ Result<MigrationState> state_from_json(const json& j) {
       intent.step = i.at("step").get<int>();
       intent.at = read_time(i, "at").value_or(TimePoint{});
       s.intent = intent;
+    }
+    if (j.contains("rollbackOwed") && j["rollbackOwed"].is_object()) {
+      const auto& o = j["rollbackOwed"];
+      OwedRollback owed;
+      owed.action = o.value("action", "rollback");
+      owed.to_weight = o.value("toWeight", 0);
+      owed.step = o.value("step", -1);
+      owed.reason = o.value("reason", "");
+      owed.since = read_time(o, "since").value_or(TimePoint{});
+      owed.last_error = o.value("lastError", "");
+      if (owed.action != "rollback" && owed.action != "rollback-step") {
+        return make_error(ErrorKind::Invalid, "rollbackOwed.action is '" + owed.action +
+                                                  "'; expected rollback or rollback-step");
+      }
+      s.rollback_owed = owed;
     }
     for (const auto& g : j.value("lastVerdicts", json::array())) {
       GateRecord r;

@@ -40,6 +40,18 @@ struct Intent {
   TimePoint at;
 };
 
+// A rollback that could not be written: the control plane stayed unavailable past the rollback deadline,
+// or a signal stopped the retries. The next pass or run writes it before anything else (no gate
+// evaluation, no advance). Saved as "rollbackOwed"; state files without it load as "nothing owed".
+struct OwedRollback {
+  std::string action;  // "rollback" or "rollback-step"
+  int to_weight = 0;   // basis points
+  int step = -1;
+  std::string reason;  // why the rollback was decided
+  TimePoint since;     // when its first write failed
+  std::string last_error;
+};
+
 struct MigrationState {
   int schema_version = k_state_schema_version;
   std::string migration;
@@ -58,6 +70,7 @@ struct MigrationState {
   int transitions = 0;
   std::optional<int> rollback_step;     // stepped rollback: the step index being walked down to
   std::optional<Intent> intent;
+  std::optional<OwedRollback> rollback_owed;
   std::vector<GateRecord> last_verdicts;
   std::string reason;                   // why the phase is what it is
   // The journal event of the last committed transition (seq = transitions), so that a run after a crash

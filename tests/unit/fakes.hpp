@@ -30,6 +30,9 @@ class FakeControlPlane final : public planner::ControlPlane {
   int to_instances = 2;
   std::optional<planner::Error> read_error;   // next reads fail with this
   std::optional<planner::Error> write_error;  // next writes fail with this
+  // Asked before every write lands: an error fails that write (e.g. Unavailable until some time).
+  std::function<std::optional<planner::Error>(const planner::PolicyWrite&)> write_gate;
+  std::vector<planner::PolicyWrite> attempts;  // every write asked for, failed ones included
   // Called after a write lands (before the read-back), e.g. to simulate a crash in a test.
   std::function<void(const Write&)> after_write;
   int reads = 0;
@@ -44,7 +47,11 @@ class FakeControlPlane final : public planner::ControlPlane {
     return live;
   }
   planner::Result<planner::LiveRouting> write(const planner::PolicyWrite& w) override {
+    attempts.push_back(w);
     if (write_error) return *write_error;
+    if (write_gate) {
+      if (auto e = write_gate(w)) return *e;
+    }
     live.ownership = planner::Ownership::Ours;
     live.owner = w.migration;
     live.to_weight = w.to_weight;

@@ -317,11 +317,135 @@ TEST_SUITE("planner::engine") {
       CHECK(r.outcome == Outcome::Interrupted);
       if (rollback) {
         CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 0});
+        REQUIRE_FALSE(rig.cp.attempts.empty());
+        CHECK(rig.cp.attempts.back().retry_deadline == std::optional<Duration>(30s));  // it retries like any rollback
       } else {
         CHECK(rig.written() == std::vector<int>{0, 1000, 5000});
         CHECK(rig.store.states["m"].weight == 5000);
       }
     }
+  }
+
+  TEST_CASE("a rollback retries past an outage longer than its deadline, slower, evaluating nothing meanwhile") {
+    Rig rig;
+    rig.metrics.script = [](int weight, TimePoint, TimePoint) { return weight >= 5000 ? Verdict::Fail : Verdict::Pass; };
+    std::optional<TimePoint> outage_end;
+    std::size_t evaluations_at_rollback = 0;
+    rig.cp.write_gate = [&](const PolicyWrite& w) -> std::optional<Error> {
+      if (!w.retry_deadline) return std::nullopt;
+      if (!outage_end) {
+        outage_end = rig.clock.now() + 2min;
+        evaluations_at_rollback = rig.metrics.calls.size();
+      }
+      if (rig.clock.now() >= *outage_end) return std::nullopt;
+      rig.clock.advance(*w.retry_deadline);  // the transport retried for the whole deadline
+      return make_error(ErrorKind::Unavailable, "PUT /meshes/default/meshhttproutes/m failed after 41 attempts in 30s: "
+                                                "HTTP 503");
+    };
+    const auto r = rig.run(make_plan());
+    INFO(rig.reporter.log());
+    CHECK(r.outcome == Outcome::RolledBack);
+    CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 0});
+    CHECK(rig.metrics.calls.size() == evaluations_at_rollback);  // no evaluation while the rollback was owed
+    // Only the rollback carries the deadline; it was tried three times, 60 s apart (30 s deadline + 30 s pace).
+    for (const auto& a : rig.cp.attempts) {
+      if (a.to_weight == 0 && a.step == -1 && a.retry_deadline) {
+        CHECK(*a.retry_deadline == 30s);
+      } else {
+        CHECK_FALSE(a.retry_deadline.has_value());
+      }
+    }
+    CHECK(std::count_if(rig.cp.attempts.begin(), rig.cp.attempts.end(),
+                        [](const PolicyWrite& a) { return a.retry_deadline.has_value(); }) == 3);
+    const std::string log = rig.reporter.log();
+    std::size_t said = 0;
+    for (std::size_t p = 0; (p = log.find("rollback to 0% still not written: PUT", p)) != std::string::npos; ++p) ++said;
+    CHECK(said == 2);
+    CHECK(log.find("HTTP 503; retrying in 30s") != std::string::npos);
+    CHECK_FALSE(rig.store.states["m"].rollback_owed.has_value());
+    CHECK(rig.store.states["m"].phase == Phase::RolledBack);
+  }
+
+  TEST_CASE("--once: a rollback not written is owed (exit 6), and the next run writes it before anything else") {
+    Rig rig;
+    rig.options.once = true;
+    const auto plan = make_plan();
+    for (int i = 0; i < 100 && rig.cp.live.to_weight != 1000; ++i) {
+      rig.run(plan);
+      rig.clock.advance(30s);
+    }
+    REQUIRE(rig.cp.live.to_weight == 1000);
+    // An operator's rollback, handled by the runner, meets a control plane that stays down.
+    REQUIRE(rig.store.post_request("m", {{"action", "rollback"}, {"reason", "pager: kube errors"}, {"by", "op"}}).ok());
+    rig.cp.write_gate = [&](const PolicyWrite& w) -> std::optional<Error> {
+      if (!w.retry_deadline) return std::nullopt;
+      rig.clock.advance(*w.retry_deadline);
+      return make_error(ErrorKind::Unavailable, "PUT x failed after 40 attempts in 30s: Connection refused");
+    };
+    auto r = rig.run(plan);
+    INFO(rig.reporter.log());
+    CHECK(r.outcome == Outcome::Infrastructure);
+    CHECK(r.message.find("rollback to 0% not written: PUT x failed after 40 attempts in 30s: Connection refused; it "
+                         "is recorded as owed: the next meshmove apply or rollback writes it first") != std::string::npos);
+    REQUIRE(rig.store.states["m"].rollback_owed.has_value());
+    CHECK(rig.store.states["m"].rollback_owed->reason == "pager: kube errors");
+    CHECK(rig.cp.live.to_weight == 1000);
+    // The next run: the control plane is back, the gates would pass and the to set shows no instances
+    // (pre-flight would refuse a ramp): it rolls back first, evaluating nothing.
+    rig.cp.write_gate = nullptr;
+    rig.cp.to_instances = 0;
+    const auto evaluations = rig.metrics.calls.size();
+    const auto writes = rig.cp.writes.size();
+    rig.clock.advance(30s);
+    r = rig.run(plan);
+    CHECK(r.outcome == Outcome::RolledBack);
+    CHECK(rig.metrics.calls.size() == evaluations);
+    REQUIRE(rig.cp.writes.size() == writes + 1);
+    CHECK(rig.cp.writes.back().to_weight == 0);
+    CHECK(rig.store.states["m"].phase == Phase::RolledBack);
+    CHECK(rig.store.states["m"].reason == "pager: kube errors");
+    CHECK_FALSE(rig.store.states["m"].rollback_owed.has_value());
+  }
+
+  TEST_CASE("a signal during a write's retries ends the run Interrupted with the intent kept") {
+    for (const bool undo : {false, true}) {
+      CAPTURE(undo);
+      Rig rig;
+      if (undo) rig.metrics.script = [](int weight, TimePoint, TimePoint) { return weight >= 5000 ? Verdict::Fail : Verdict::Pass; };
+      rig.cp.write_gate = [&](const PolicyWrite& w) -> std::optional<Error> {
+        if (undo ? w.retry_deadline.has_value() : w.to_weight == 5000) {
+          return make_error(ErrorKind::Interrupted, "PUT x: interrupted by a signal after 3 attempts in 2s");
+        }
+        return std::nullopt;
+      };
+      const auto r = rig.run(make_plan());
+      INFO(rig.reporter.log());
+      CHECK(r.outcome == Outcome::Interrupted);
+      const auto& st = rig.store.states["m"];
+      REQUIRE(st.intent.has_value());
+      CHECK(st.intent->to_weight == (undo ? 0 : 5000));
+      CHECK(st.weight == (undo ? 5000 : 1000));
+      CHECK(st.rollback_owed.has_value() == undo);
+    }
+  }
+
+  TEST_CASE("an owed rollback survives the state document, and old documents load without one") {
+    MigrationState s;
+    s.migration = "m";
+    s.rollback_owed = OwedRollback{"rollback-step", 1000, 0, "2 consecutive failing evaluations", utc(2026, 12, 1), "HTTP 503"};
+    auto back = state_from_json(to_json(s));
+    REQUIRE(back.ok());
+    REQUIRE(back->rollback_owed.has_value());
+    CHECK(back->rollback_owed->action == "rollback-step");
+    CHECK(back->rollback_owed->to_weight == 1000);
+    CHECK(back->rollback_owed->since == utc(2026, 12, 1));
+    CHECK(back->rollback_owed->last_error == "HTTP 503");
+    auto old = to_json(MigrationState{});
+    CHECK_FALSE(old.contains("rollbackOwed"));
+    old["migration"] = "m";
+    auto loaded = state_from_json(old);
+    REQUIRE(loaded.ok());
+    CHECK_FALSE(loaded->rollback_owed.has_value());
   }
 
   TEST_CASE("a finished migration stays finished unless restarted") {
