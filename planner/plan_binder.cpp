@@ -139,6 +139,18 @@ bool Binder::string(const TreeNode& n, const std::string& path, std::string& out
       error(n, path, "expected a string, got a number; quote it");
       return false;
     }
+    // Plan strings end up in logs, reports and terminals: no control characters (tab and newline, as in
+    // a multi-line query, are fine).
+    for (std::size_t i = 0; i < n.scalar.size(); ++i) {
+      const auto c = static_cast<unsigned char>(n.scalar[i]);
+      const bool c1 = c == 0xc2 && i + 1 < n.scalar.size() && static_cast<unsigned char>(n.scalar[i + 1]) >= 0x80 &&
+                      static_cast<unsigned char>(n.scalar[i + 1]) <= 0x9f;
+      if (((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f || c1)) {
+        error(n, path, "'" + shown(n.scalar) + "' contains a control character (at offset " + std::to_string(i) +
+                           "); remove it");
+        return false;
+      }
+    }
     out = n.scalar;
     return true;
   }

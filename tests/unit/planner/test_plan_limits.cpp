@@ -305,6 +305,19 @@ TEST_SUITE("planner::plan_limits") {
       CHECK(has_message(r.diagnostics, "x\\x1b]0;PWNED\\x07\\x1b[31mRED"));
       CHECK(has_message(r.diagnostics, "a\\nplan.yaml: valid"));
       REQUIRE(find(r.diagnostics, "\\x1b[31mevil") != nullptr);
+      // The values are refused, not only escaped: they would reach logs and reports later.
+      REQUIRE(find(r.diagnostics, "service") != nullptr);
+      CHECK(find(r.diagnostics, "service")->message.find("contains a control character (at offset 1)") !=
+            std::string::npos);
+    }
+    SUBCASE("tabs and newlines in a multi-line query are fine") {
+      const auto r = parse_plan(
+          plan_text("steps: [100]", "gates: {slos: [{name: c, max: 1, query: \"sum(rate(x[1m]))\\n\\t/ 2\"}]}\n"),
+          "p.yaml");
+      INFO(dump(r.diagnostics));
+      CHECK(r.ok());
+      REQUIRE(r.plan);
+      CHECK(r.plan->gates.slos[0].query == "sum(rate(x[1m]))\n\t/ 2");
     }
     SUBCASE("format_diagnostic escapes diagnostics made elsewhere too") {
       const Diagnostic d{"f\n.yaml", 1, 2, "k\x1b", "m\x07", Severity::Error};
