@@ -1,6 +1,7 @@
 #include "planner/schedule.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "planner/time_format.hpp"
 
@@ -30,7 +31,8 @@ std::vector<Diagnostic> check_schedule(const Plan& plan, TimePoint now) {
                        : !w.allow_pos.empty()          ? w.allow_pos.front()
                                                        : SourcePos{};
   out.push_back(Diagnostic{plan.file, at.line, at.column, frozen ? "windows.freeze" : "windows.allow",
-                           "no change window opens within 400 days (from " + format_rfc3339(now) +
+                           "no change window opens within 400 days (from " +
+                               format_rfc3339(std::chrono::floor<std::chrono::seconds>(now)) +
                                "): the plan could never change a weight; shorten the freeze or widen the allowed "
                                "windows",
                            Severity::Error});
