@@ -16,6 +16,8 @@
 #include "cli/exit_code.hpp"
 #include "cli/output.hpp"
 #include "meshmove/version.hpp"
+#include "planner/diagnostic.hpp"
+#include "planner/did_you_mean.hpp"
 
 namespace meshmove::cli {
 namespace {
@@ -99,6 +101,33 @@ CommandSpec spec_of(const CLI::App& app, bool top) {
     c.options.push_back(spec);
   }
   return c;
+}
+
+// Clearer words than CLI11's for two common mistakes: a command that does not exist ("A subcommand is
+// required"), and a format that is not one of text/json (CLI11 lists its internal mapping). Empty when
+// CLI11's message is fine.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& e) {
+  const std::string name = e.get_name();
+  if (name == "RequiredError" && app.get_subcommands().empty() && !app.remaining().empty()) {
+    const std::string word = app.remaining().front();
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      commands.push_back(sub->get_name());
+    }
+    const std::string hint = planner::did_you_mean(word, commands);
+    return "unknown command '" + planner::escape_control(word) + "'" +
+           (hint.empty() ? "" : "; did you mean '" + hint + "'?");
+  }
+  if (name == "ValidationError") {
+    for (const char* option : {"--output", "--log-format"}) {
+      if (std::string(e.what()).rfind(std::string(option) + ":", 0) == 0) {
+        const auto& given = app.get_option(option)->results();
+        return std::string(option) + " must be text or json" +
+               (given.empty() ? "" : ", got '" + planner::escape_control(given.back()) + "'");
+      }
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -236,7 +265,11 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    if (const std::string own = usage_message(app, e); !own.empty()) {
+      std::cerr << own << "\nRun with --help for more information.\n";
+    } else {
+      app.exit(e);
+    }
     return to_int(ExitCode::Usage);
   }
 

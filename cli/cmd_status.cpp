@@ -123,11 +123,19 @@ Row status_of(Output& out, planner::StateStore& store, SystemClock& clock, const
       if (windows) view = {windows->is_open(now), windows->next_open(now)};
       const auto d = planner::decide(*plan, *state, view, now);
       nlohmann::json next{{"action", planner::to_string(d.action)}, {"reason", d.reason}};
-      if (d.action == planner::Action::Wait) next["at"] = planner::format_rfc3339(d.until);
+      // Waiting for a window that opens nowhere in the horizon (or any sentinel time): "never", not a date.
+      const bool never = d.action == planner::Action::Wait &&
+                         ((d.wait_for == "window" && !view.open && !view.next_open) ||
+                          !planner::is_calendar_time(d.until));
+      if (d.action == planner::Action::Wait) {
+        next["at"] = never ? nlohmann::json(nullptr) : nlohmann::json(planner::format_rfc3339(d.until));
+      }
       if (d.action == planner::Action::Write) next["toWeight"] = d.to_weight / 100.0;
       j["next"] = next;
       if (d.action == planner::Action::Finish) {
         o << "  next: nothing; the migration is " << planner::to_string(d.phase) << "\n";
+      } else if (d.action == planner::Action::Wait && never) {
+        o << "  next: " << d.reason << ", until never (no change window opens within 400 days)\n";
       } else if (d.action == planner::Action::Wait) {
         o << "  next: " << d.reason << ", until " << planner::format_local(d.until, plan->windows.timezone)
           << " (when meshmove apply runs)\n";

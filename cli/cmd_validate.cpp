@@ -3,14 +3,23 @@
 #include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
+#include "cli/system_clock.hpp"
+#include "planner/schedule.hpp"
 
 namespace meshmove::cli {
 
 int cmd_validate(Output& out, const ValidateOptions& options) {
   nlohmann::json all = nlohmann::json::array();
   bool any_error = false;
+  SystemClock clock;
   for (const auto& path : options.plans) {
-    const auto result = load_plan(path);
+    auto result = load_plan(path);
+    if (result.ok()) {
+      // A plan that is valid at any time may still never be able to run from now on (a freeze that
+      // outlasts the 400 days meshmove looks ahead).
+      for (auto& d : planner::check_schedule(*result.plan, clock.now())) result.diagnostics.push_back(std::move(d));
+      if (planner::has_errors(result.diagnostics)) result.plan.reset();
+    }
     any_error = any_error || !result.ok();
     for (const auto& d : result.diagnostics) {
       if (out.options().output == OutputFormat::Json) {

@@ -22,9 +22,19 @@ constexpr std::array<Unit, 7> k_units{{{"y", 365LL * 24 * 3600 * 1000},
 
 }  // namespace
 
-std::optional<Duration> parse_duration(std::string_view text) {
+std::optional<Duration> parse_duration(std::string_view text) { return parse_duration(text, nullptr); }
+
+std::optional<Duration> parse_duration(std::string_view text, DurationProblem* why) {
+  DurationProblem ignored = DurationProblem::None;
+  DurationProblem& problem = why != nullptr ? *why : ignored;
+  problem = DurationProblem::Syntax;
   if (text.empty()) return std::nullopt;
-  if (text == "0") return Duration{0};
+  // Overflow is reported only for text that is otherwise well formed, so keep reading after it.
+  bool overflow = false;
+  if (text == "0") {
+    problem = DurationProblem::None;
+    return Duration{0};
+  }
   std::int64_t total = 0;
   std::size_t next_unit = 0;  // units must appear in k_units order, each at most once
   std::size_t i = 0;
@@ -32,8 +42,11 @@ std::optional<Duration> parse_duration(std::string_view text) {
     if (text[i] < '0' || text[i] > '9') return std::nullopt;
     std::int64_t n = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (n > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return std::nullopt;
-      n = n * 10 + (text[i] - '0');
+      if (n > (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
+        overflow = true;
+      } else {
+        n = n * 10 + (text[i] - '0');
+      }
       ++i;
     }
     std::size_t j = i;
@@ -42,13 +55,24 @@ std::optional<Duration> parse_duration(std::string_view text) {
     std::size_t u = next_unit;
     while (u < k_units.size() && k_units[u].suffix != suffix) ++u;
     if (u == k_units.size()) return std::nullopt;
-    if (n != 0 && n > std::numeric_limits<std::int64_t>::max() / k_units[u].ms) return std::nullopt;
-    const std::int64_t add = n * k_units[u].ms;
-    if (total > std::numeric_limits<std::int64_t>::max() - add) return std::nullopt;
-    total += add;
+    if (n != 0 && n > std::numeric_limits<std::int64_t>::max() / k_units[u].ms) {
+      overflow = true;
+    } else if (!overflow) {
+      const std::int64_t add = n * k_units[u].ms;
+      if (total > std::numeric_limits<std::int64_t>::max() - add) {
+        overflow = true;
+      } else {
+        total += add;
+      }
+    }
     next_unit = u + 1;
     i = j;
   }
+  if (overflow) {
+    problem = DurationProblem::TooLarge;
+    return std::nullopt;
+  }
+  problem = DurationProblem::None;
   return Duration{total};
 }
 

@@ -35,14 +35,22 @@ std::optional<double> parse_number(const std::string& s) {
   return v;
 }
 
+// A scalar as echoed in a message: at most 40 characters (control characters are escaped later, by
+// Binder::error).
+std::string shown(const std::string& s) { return s.size() > 40 ? s.substr(0, 40) + "..." : s; }
+
 }  // namespace
 
+// Messages and paths quote plan text (values, keys): control characters in it are escaped here, so that
+// no diagnostic carries a terminal escape sequence or a line break taken from a plan.
 void Binder::error(const TreeNode& at, const std::string& path, std::string message) {
-  m_diagnostics.push_back(Diagnostic{m_file, at.line, at.column, path, std::move(message), Severity::Error});
+  m_diagnostics.push_back(
+      Diagnostic{m_file, at.line, at.column, escape_control(path), escape_control(message), Severity::Error});
 }
 
 void Binder::warning(const TreeNode& at, const std::string& path, std::string message) {
-  m_diagnostics.push_back(Diagnostic{m_file, at.line, at.column, path, std::move(message), Severity::Warning});
+  m_diagnostics.push_back(
+      Diagnostic{m_file, at.line, at.column, escape_control(path), escape_control(message), Severity::Warning});
 }
 
 std::string Binder::child(const std::string& path, std::string_view name) {
@@ -82,6 +90,10 @@ bool Binder::object(const TreeNode& node, const std::string& path, const std::ve
     const Field* field = nullptr;
     for (const auto& f : fields) {
       if (f.name == name) field = &f;
+    }
+    if (field == nullptr && name == "<<" && key.style != TreeNode::Style::String) {
+      error(key, field_path, "YAML merge keys are not supported; write the keys out");
+      continue;
     }
     if (field == nullptr) {
       bool secret = false;
@@ -126,6 +138,18 @@ bool Binder::string(const TreeNode& n, const std::string& path, std::string& out
     if (n.style == TreeNode::Style::Number) {
       error(n, path, "expected a string, got a number; quote it");
       return false;
+    }
+    // Plan strings end up in logs, reports and terminals: no control characters (tab and newline, as in
+    // a multi-line query, are fine).
+    for (std::size_t i = 0; i < n.scalar.size(); ++i) {
+      const auto c = static_cast<unsigned char>(n.scalar[i]);
+      const bool c1 = c == 0xc2 && i + 1 < n.scalar.size() && static_cast<unsigned char>(n.scalar[i + 1]) >= 0x80 &&
+                      static_cast<unsigned char>(n.scalar[i + 1]) <= 0x9f;
+      if (((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f || c1)) {
+        error(n, path, "'" + shown(n.scalar) + "' contains a control character (at offset " + std::to_string(i) +
+                           "); remove it");
+        return false;
+      }
     }
     out = n.scalar;
     return true;
@@ -180,16 +204,30 @@ bool Binder::boolean(const TreeNode& n, const std::string& path, bool& out) {
 }
 
 bool Binder::duration(const TreeNode& n, const std::string& path, Duration& out) {
+  static const std::string limit = "durations in a plan are limited to 400 days (400d), as far as meshmove plans ahead";
   if (n.is_scalar() && n.style != TreeNode::Style::Bool) {
-    if (const auto d = parse_duration(n.scalar)) {
+    // Quoted or not, a duration is read from its text, and refused with the same message.
+    DurationProblem why = DurationProblem::None;
+    if (const auto d = parse_duration(n.scalar, &why)) {
+      if (*d > k_max_plan_duration) {
+        error(n, path, "'" + n.scalar + "' is too long; " + limit);
+        return false;
+      }
       out = *d;
       return true;
+    }
+    if (why == DurationProblem::TooLarge) {
+      error(n, path, "'" + shown(n.scalar) + "' is too large; " + limit);
+      return false;
     }
     if (parse_number(n.scalar)) {
       error(n, path,
             "'" + n.scalar + "' has no unit; write a duration such as " + n.scalar + "s or " + n.scalar + "m");
       return false;
     }
+    error(n, path,
+          "expected a duration in Prometheus syntax (e.g. 30s, 10m, 1h30m, 500ms), got '" + shown(n.scalar) + "'");
+    return false;
   }
   error(n, path,
         "expected a duration in Prometheus syntax (e.g. 30s, 10m, 1h30m, 500ms), got " + n.describe());

@@ -21,6 +21,9 @@ const TreeNode& ParseState::at(const std::string& path) const {
 
 namespace {
 
+// More consecutive failing evaluations than this before a rollback is a plan that never rolls back.
+constexpr int k_max_sensible_failure_limit = 1000;
+
 class Checks {
  public:
   Checks(Binder& binder, ParseState& s) : m_b(binder), m_s(s), m_plan(s.plan) {}
@@ -139,7 +142,9 @@ class Checks {
       return;
     }
     if (m_s.steps_given) {
-      if (!m_s.steps_invalid && !m_plan.steps.empty() && m_plan.steps.back() != k_full_weight) {
+      if (!m_s.steps_invalid && !m_plan.steps.empty() && m_plan.final_weight() <= 0) {
+        error("steps", "the steps move no traffic (the final weight is 0%); end at 100");
+      } else if (!m_s.steps_invalid && !m_plan.steps.empty() && m_plan.steps.back() != k_full_weight) {
         error("steps[" + std::to_string(m_plan.steps.size() - 1) + "]",
               "the last step is " + format_weight(m_plan.steps.back()) +
                   "; end at 100, or hold at a lower share with stepWeight + maxWeight");
@@ -153,10 +158,23 @@ class Checks {
                               format_weight(max));
       return;
     }
+    if (*m_s.step_weight <= 0 || max <= 0) {
+      error(*m_s.step_weight <= 0 ? "stepWeight" : "maxWeight",
+            "the steps move no traffic (a weight of 0%); give a weight of at least 0.01");
+      return;
+    }
+    // Count the steps before building any: ceil(max / step), the last one being max itself.
+    const long long count = (static_cast<long long>(max) + *m_s.step_weight - 1) / *m_s.step_weight;
+    if (count > static_cast<long long>(k_max_steps)) {
+      error("stepWeight", "stepWeight " + format_weight(*m_s.step_weight) + " up to " + format_weight(max) + " gives " +
+                              std::to_string(count) + " steps; at most " + std::to_string(k_max_steps) +
+                              " are allowed, use a larger stepWeight");
+      return;
+    }
     m_plan.steps.clear();
+    m_plan.steps.reserve(static_cast<std::size_t>(count));
     for (int w = *m_s.step_weight; w < max; w += *m_s.step_weight) m_plan.steps.push_back(w);
     m_plan.steps.push_back(max);
-    if (m_plan.steps.size() > 1000) error("stepWeight", "more than 1000 steps; use a larger stepWeight");
   }
 
   void timing() {
@@ -172,6 +190,11 @@ class Checks {
   }
 
   void windows() {
+    if (m_s.has("windows.timezone") && m_plan.windows.timezone == "localtime") {
+      warning("windows.timezone",
+              "'localtime' is the runner host's /etc/localtime, not a fixed zone: the same windows mean different "
+              "times on a VM and in a container (usually UTC); name the zone, e.g. Europe/Berlin");
+    }
     std::vector<WindowsProblem> problems;
     (void)WindowSchedule::create(m_plan.windows, &problems);
     for (const auto& problem : problems) {
@@ -189,12 +212,23 @@ class Checks {
     const auto& g = m_plan.gates;
     if (g.min_requests < 0) error("gates.minRequests", "must not be negative");
     if (g.failure_limit < 1) error("gates.failureLimit", "must be at least 1");
+    if (g.failure_limit > k_max_sensible_failure_limit) {
+      warning("gates.failureLimit",
+              "failureLimit " + m_s.at("gates.failureLimit").scalar + " means as many failing evaluations in a "
+                  "row (at least " +
+                  format_duration(m_plan.interval * static_cast<Duration::rep>(g.failure_limit)) +
+                  " of failing gates) before a rollback: practically never; use a small number such as 3");
+    }
     if (g.max_hold.count() < 0) error("gates.maxHold", "must not be negative (0 means hold without limit)");
     if (!(g.confidence >= 0.5 && g.confidence <= 0.9999)) {
       error("gates.confidence", "must be between 0.5 and 0.9999 (e.g. 0.99)");
     }
     if (!(g.breach_factor > 1.0 && g.breach_factor <= 100.0)) {
       error("gates.breachFactor", "must be greater than 1 and at most 100 (e.g. 2: a breach is twice the bound)");
+    } else if (g.breach_factor - 1.0 < 1e-3) {
+      warning("gates.breachFactor",
+              "a breach factor this close to 1 leaves the sequential test almost nothing between the bound and a "
+              "breach: it would practically never decide, and gates would hold until maxHold; use e.g. 2");
     }
     if (m_s.has("gates.slos") && g.slos.empty()) {
       error("gates.slos", "list at least one SLO; meshmove never moves traffic without a gate");

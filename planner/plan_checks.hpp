@@ -1,6 +1,7 @@
 #pragma once
 // Cross-field validation of a plan (internal to the parser): rules that involve more than one field,
 // reported at the position of the field that has to change.
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,6 +12,9 @@
 #include "planner/plan_tree.hpp"
 
 namespace meshmove::planner {
+
+// The most weight steps a plan may have, written as `steps` or generated from stepWeight + maxWeight.
+inline constexpr std::size_t k_max_steps = 1000;
 
 struct ParseState {
   Plan plan;

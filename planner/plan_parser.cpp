@@ -150,12 +150,17 @@ class PlanReader {
       m_binder.error(v, p, "a weight is a percentage in (0, 100], got " + v.scalar);
       return;
     }
+    // Whole basis points only. The tolerance absorbs binary rounding of decimal input (0.07 * 100 is
+    // 7.000000000000001; the error stays below 1e-11 bp up to 100 %), never a real fraction of a basis
+    // point, and a non-zero weight that rounds to 0 bp (1e-8, 5e-324) is refused: a step of 0 would
+    // move nothing (and made the stepWeight loop endless).
     const double bp = d * 100;
-    if (std::fabs(bp - std::round(bp)) > 1e-6) {
+    const double whole = std::round(bp);
+    if (whole < 1 || std::fabs(bp - whole) > 1e-9) {
       m_binder.error(v, p, "weights have at most two decimals (0.01 percent), got " + v.scalar);
       return;
     }
-    out = static_cast<int>(std::lround(bp));
+    out = static_cast<int>(whole);
   }
 
   void read_steps(const TreeNode& n, const std::string& path) {
@@ -168,6 +173,12 @@ class PlanReader {
       return;
     }
     m_s.steps_given = true;
+    if (n.seq.size() > k_max_steps) {
+      m_s.steps_invalid = true;
+      m_binder.error(n, path, "the list has " + std::to_string(n.seq.size()) + " steps; at most " +
+                                  std::to_string(k_max_steps) + " are allowed");
+      return;
+    }
     int previous = 0;
     for (std::size_t i = 0; i < n.seq.size(); ++i) {
       const std::string p = Binder::index(path, i);

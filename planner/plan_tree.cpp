@@ -13,7 +13,7 @@ namespace meshmove::planner {
 namespace {
 
 Diagnostic file_error(const std::string& file, int line, int column, std::string message) {
-  return Diagnostic{file, line, column, "", std::move(message), Severity::Error};
+  return Diagnostic{file, line, column, "", escape_control(message), Severity::Error};
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {

@@ -83,6 +83,13 @@ Decision decide(const Plan& plan, const MigrationState& s, const WindowView& win
     case Phase::RolledBack: return finish(Phase::RolledBack, s.reason.empty() ? "rolled back" : s.reason);
     case Phase::Paused: return finish(Phase::Paused, s.reason.empty() ? "paused" : s.reason);
     case Phase::Pending:
+      // The pin is a traffic change like any later write (without a policy Kuma splits by instance count,
+      // so pinning can double the from set's share): it obeys windows and freezes too.
+      if (!window.open) {
+        return wait(window.next_open.value_or(k_far_future), "window", true,
+                    "waiting for a change window to pin 100% to " + plan.from + " before the first step" +
+                        (window.next_open ? "" : " (none opens within 400 days)"));
+      }
       return write("pin", 0, -1, "pinning 100% to " + plan.from + " before the first step");
     case Phase::Ramping: break;
   }

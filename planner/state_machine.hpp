@@ -4,8 +4,8 @@
 // with the record_* functions.
 //
 // Phases: pending -> ramping -> promoted | rolled-back, and paused (operator, or onMaxHold: pause).
-//   pending   nothing written yet: pin 100% to `from` (allowed outside windows: it moves traffic away
-//             from the new set, the safe direction)
+//   pending   nothing written yet: pin 100% to `from` once a window is open (the pin changes traffic
+//             too: without a policy Kuma splits by instance count), held while none is
 //   ramping   at step -1 (pinned) or 0..n-1: wait for settle, evaluate the gates every interval (the
 //             first one interval after settle, so that its window holds data),
 //             advance when bake has passed and every gate's latest verdict (taken after settle) is PASS

@@ -447,6 +447,8 @@ std::optional<std::string> suggest_timezone(const std::string& name) {
   std::size_t closest_distance = 3;  // only suggest spellings within two edits
   bool closest_unique = false;
   for (const auto& zone : db->zones) {
+    // "localtime" is whatever the runner host's /etc/localtime is: never a fix to suggest.
+    if (zone.name() == "localtime") continue;
     const std::string candidate = ascii_lower(zone.name());
     if (candidate == wanted) return zone.name();
     if (ascii_lower(last_component(zone.name())) == wanted_last) {

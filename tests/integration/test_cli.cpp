@@ -1,6 +1,10 @@
 // The real binary on the example plans and on broken plans: exit codes, messages, JSON output.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -144,6 +148,127 @@ TEST_SUITE("cli") {
     r = meshmove_cli({"plan", "--offline", "--start", "yesterday", source("plans/vm-to-kube.yaml").string()});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("RFC 3339") != std::string::npos);
+  }
+}
+
+TEST_SUITE("cli::hostile_plans") {
+  // A small valid plan; `extra` lines are appended.
+  std::string small_plan(const std::string& steps, const std::string& extra = "") {
+    return "apiVersion: meshmove/v1\nkind: Migration\nmetadata: {name: hostile}\nservice: s\nfrom: vm\nto: kube\n"
+           "controlPlane: {url: 'http://127.0.0.1:1', timeout: 2s}\n" +
+           steps + "\ngates: {slos: [{name: e, type: error-rate, max: 0.01}]}\n" + extra;
+  }
+
+  bool has_control_characters(const std::string& s) {
+    for (unsigned char c : s) {
+      if ((c < 0x20 && c != '\n') || c == 0x7f) return true;
+    }
+    return false;
+  }
+
+  TEST_CASE("a sub-basis-point stepWeight is refused at once by validate and plan --offline (finding 6)") {
+    TempDir dir;
+    for (const char* w : {"1e-8", "1e-300"}) {
+      CAPTURE(w);
+      const auto plan = dir.write("tiny.yaml", small_plan(std::string("stepWeight: ") + w));
+      const auto json = dir.write(
+          "tiny.json", std::string(R"({"apiVersion": "meshmove/v1", "kind": "Migration", "metadata": {"name": "m"},
+              "service": "s", "from": "vm", "to": "kube", "stepWeight": )") + w +
+                           R"(, "gates": {"slos": [{"name": "e", "type": "error-rate", "max": 0.01}]}})");
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{"validate", plan.string()}, {"plan", "--offline", plan.string()},
+            {"validate", json.string()}}) {
+        const auto start = std::chrono::steady_clock::now();
+        const auto r = meshmove_cli(args);
+        const auto took = std::chrono::steady_clock::now() - start;
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("stepWeight: weights have at most two decimals") != std::string::npos);
+        CHECK(took < std::chrono::seconds(10));  // the old loop ran until memory ran out
+      }
+    }
+  }
+
+  TEST_CASE("validate refuses a plan whose freeze never ends within 400 days (finding 15)") {
+    TempDir dir;
+    const auto plan = dir.write("frozen.yaml", small_plan("steps: [10, 100]", "windows: {freeze: ['2000-01-01/2999-12-31']}\n"));
+    auto r = meshmove_cli({"validate", plan.string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("windows.freeze: no change window opens within 400 days") != std::string::npos);
+    CHECK(r.out.find("valid") == std::string::npos);
+    r = meshmove_cli({"validate", "-o", "json", plan.string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.find("no change window opens within 400 days") != std::string::npos);
+  }
+
+  TEST_CASE("status of a migration that can never run says never, not a nonsense date (finding 15)") {
+    TempDir dir;
+    const auto plan = dir.write("frozen.yaml", small_plan("steps: [10, 100]", "windows: {freeze: ['2000-01-01/2999-12-31']}\n"));
+    const auto state = dir.path() / "state";
+    std::filesystem::create_directory(state);
+    std::filesystem::permissions(state, std::filesystem::perms::owner_all);
+    dir.write("state/hostile.json", R"({"schemaVersion": 1, "migration": "hostile", "phase": "pending", "step": -1})");
+    auto r = meshmove_cli({"--state-dir", state.string(), "status", "-o", "json", plan.string()});
+    INFO(r.out << r.err);
+    const auto j = nlohmann::json::parse(r.out);
+    const auto& row = j.is_array() ? j[0] : j;
+    REQUIRE(row.contains("next"));
+    CHECK(row["next"]["action"] == "wait");
+    CHECK(row["next"]["at"].is_null());
+    r = meshmove_cli({"--state-dir", state.string(), "status", plan.string()});
+    CHECK(r.out.find("never (no change window opens within 400 days)") != std::string::npos);
+    CHECK(r.out.find("-16443") == std::string::npos);
+  }
+
+  TEST_CASE("control characters in a plan are escaped in diagnostics (finding 18)") {
+    TempDir dir;
+    const auto plan = dir.write("esc.yaml", "apiVersion: meshmove/v1\nkind: Migration\nmetadata: {name: m}\n"
+                                            "service: \"x\\e]0;PWNED\\a\\e[31mRED\\e[0m\"\n"
+                                            "from: \"a\\nesc.yaml: valid: migration m\"\nto: kube\nsteps: [100]\n"
+                                            "\"\\e[31mevil\": 1\n"
+                                            "gates: {slos: [{name: e, type: error-rate, max: 0.01}]}\n");
+    const auto r = meshmove_cli({"validate", plan.string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(has_control_characters(r.err));
+    CHECK_FALSE(has_control_characters(r.out));
+    CHECK(r.err.find("x\\x1b]0;PWNED\\x07") != std::string::npos);
+    CHECK(r.err.find("\nesc.yaml: valid") == std::string::npos);  // no forged line
+  }
+
+  TEST_CASE("validate refuses a FIFO at once and follows a symlink to a plan (finding 24)") {
+    TempDir dir;
+    const auto fifo = dir.path() / "plan.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = meshmove_cli({"validate", fifo.string()});
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("it is a FIFO (named pipe), not a regular file") != std::string::npos);
+    r = meshmove_cli({"validate", dir.path().string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("it is a directory") != std::string::npos);
+    const auto link = dir.path() / "link.yaml";
+    std::filesystem::create_symlink(source("plans/ci-gate.yaml"), link);
+    r = meshmove_cli({"validate", link.string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+  }
+
+  TEST_CASE("an unknown command and an unknown output format are named plainly (finding 24)") {
+    auto r = meshmove_cli({"frobnicate"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown command 'frobnicate'") != std::string::npos);
+    r = meshmove_cli({"valdate", "x.yaml"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown command 'valdate'; did you mean 'validate'?") != std::string::npos);
+    r = meshmove_cli({"-o", "yaml", "validate", source("plans/ci-gate.yaml").string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--output must be text or json, got 'yaml'") != std::string::npos);
+    r = meshmove_cli({});
+    CHECK(r.exit_code == 2);
   }
 }
 

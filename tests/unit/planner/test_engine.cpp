@@ -140,9 +140,29 @@ TEST_SUITE("planner::engine") {
     rig.options.once = true;
     // The clock is Wednesday 10:00 UTC; only weekends are allowed.
     const auto plan = make_plan("windows: {allow: ['Sat,Sun 00:00-24:00']}\n");
-    CHECK(rig.run(plan).outcome == Outcome::InProgress);  // the pin (safe direction) happens at once
+    // Not even the pin is written: it changes traffic too (finding 12).
+    auto r = rig.run(plan);
+    CHECK(r.outcome == Outcome::Held);
+    CHECK(r.message.find("waiting for a change window") != std::string::npos);
+    CHECK(rig.cp.writes.empty());
     CHECK(rig.run(plan).outcome == Outcome::Held);
+    CHECK(rig.cp.writes.empty());
+    // Saturday 00:00: the window opens, the pin comes first, then the first step.
+    rig.clock.set(utc(2026, 11, 28, 0, 0));
+    CHECK(rig.run(plan).outcome == Outcome::InProgress);
     CHECK(rig.written() == std::vector<int>{0});
+    CHECK(rig.run(plan).outcome == Outcome::InProgress);
+    CHECK(rig.written() == std::vector<int>{0, 1000});
+  }
+
+  TEST_CASE("a freeze over the whole horizon holds a fresh migration without any write") {
+    Rig rig;
+    const auto plan = make_plan("windows: {freeze: ['2000-01-01/2999-12-31']}\n");
+    rig.options.once = true;
+    const auto r = rig.run(plan);
+    CHECK(r.outcome == Outcome::Held);
+    CHECK(r.message.find("none opens within 400 days") != std::string::npos);
+    CHECK(rig.cp.writes.empty());
   }
 
   TEST_CASE("a crash after the write and before the commit does not apply the step twice") {

@@ -43,9 +43,24 @@ std::vector<GateEvaluation> verdicts(Verdict v) { return {GateEvaluation{"e", "t
 }  // namespace
 
 TEST_SUITE("planner::state_machine") {
-  TEST_CASE("pending pins 100% to from, even outside a window") {
+  TEST_CASE("pending waits for a window before the pin: it is a traffic change too") {
     MigrationState s;
-    const auto d = decide(make_plan(), s, WindowView{false, t0 + 1h}, t0);
+    auto d = decide(make_plan(), s, WindowView{false, t0 + 1h}, t0);
+    CHECK(d.action == Action::Wait);
+    CHECK(d.wait_for == "window");
+    CHECK(d.held);
+    CHECK(d.until == t0 + 1h);
+    CHECK(d.reason.find("waiting for a change window") != std::string::npos);
+    // A freeze that outlasts the horizon: held, and the reason says no window opens.
+    d = decide(make_plan(), s, WindowView{false, std::nullopt}, t0);
+    CHECK(d.action == Action::Wait);
+    CHECK(d.held);
+    CHECK(d.reason.find("none opens within 400 days") != std::string::npos);
+  }
+
+  TEST_CASE("pending pins 100% to from once a window is open") {
+    MigrationState s;
+    const auto d = decide(make_plan(), s, open, t0);
     CHECK(d.action == Action::Write);
     CHECK(d.write == "pin");
     CHECK(d.to_weight == 0);
