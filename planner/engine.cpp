@@ -269,6 +269,33 @@ class Engine::Runner {
       journal({{"type", "adopt"}, {"toWeight", *live->to_weight / 100.0}, {"step", m_state.step}}, now);
       emit(EngineEvent::Kind::Reconciled, now, msg);
     }
+    // --adopt sticks: an adopted policy (not ours, or drifted) is rewritten with the same weights under
+    // meshmove's labels, so later runs need no flag.
+    if (m_e.m_options.adopt && live->exists() && live->to_weight &&
+        (live->ownership != Ownership::Ours || live->step != step_for_weight(m_plan, *live->to_weight))) {
+      return relabel(*live, now);
+    }
+    return true;
+  }
+
+  bool relabel(const LiveRouting& live, TimePoint now) {
+    const int weight = *live.to_weight;
+    const int step = step_for_weight(m_plan, weight);
+    auto written = m_ports.control_plane->write({weight, m_plan.name, step});
+    if (!written.ok()) {
+      return fail(written.error().kind == ErrorKind::Conflict ? Outcome::Stopped : Outcome::Infrastructure,
+                  "adopting " + live.kind + " " + live.name + ": " + written.error().message, now);
+    }
+    m_state.last_written = weight;
+    journal({{"type", "relabel"},
+             {"policy", live.kind + " " + live.name},
+             {"previousOwner", live.owner},
+             {"toWeight", weight / 100.0},
+             {"step", step}},
+            now);
+    emit(EngineEvent::Kind::Reconciled, now,
+         "adopted " + live.kind + " " + live.name + ": relabelled as meshmove's (meshmove.io/migration=" + m_plan.name +
+             ") at the same " + format_weight(weight) + "% to " + m_plan.to + "; later runs need no --adopt");
     return true;
   }
 
