@@ -324,7 +324,8 @@ class Engine::Runner {
     const bool take_over = m_e.m_options.adopt && live->ownership != Ownership::Ours;
     if (auto refusal = check_write_allowed(*live, take_over ? std::nullopt : m_state.last_written, take_over,
                                            m_plan.name)) {
-      return fail(Outcome::Stopped, refusal->message, now);
+      const bool blocked_rollback = d.write == "rollback" && live->winner() != nullptr;
+      return fail(Outcome::Stopped, (blocked_rollback ? "not rolled back: " : "") + refusal->message, now);
     }
     m_state.intent = Intent{d.write, d.to_weight, d.step, now};
     if (auto st = m_e.m_store.save(m_state); !st.ok()) return fail(Outcome::Infrastructure, st.error().message, now);

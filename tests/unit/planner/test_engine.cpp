@@ -280,6 +280,19 @@ TEST_SUITE("planner::engine") {
     CHECK(r.outcome == Outcome::Stopped);
     CHECK(mid.written() == std::vector<int>{0, 1000});
     CHECK(r.message.find("mm-aaa") != std::string::npos);
+    // A rollback the gates call for, with a route in the way by then: named, stopped, never "rolled back".
+    Rig failing;
+    int evaluations = 0;
+    failing.metrics.script = [&](int weight, TimePoint, TimePoint) {
+      if (weight == 0) return Verdict::Pass;
+      if (++evaluations == 2) failing.cp.live.competing = {other};
+      return Verdict::Fail;
+    };
+    r = failing.run(make_plan());
+    INFO(failing.reporter.log());
+    CHECK(r.outcome == Outcome::Stopped);
+    CHECK(r.message.rfind("not rolled back: another route decides the traffic: MeshHTTPRoute mm-aaa", 0) == 0);
+    CHECK(failing.written() == std::vector<int>{0, 1000});
     // A losing competitor is only reported, never in the way.
     Rig loses;
     other.wins = false;
