@@ -15,8 +15,16 @@ std::string without_trailing_slashes(std::string url) {
   return url;
 }
 
-// Two plans that migrate one service in one mesh (on one control plane) write competing routes, and Kuma
-// lets only one of them decide the traffic: an error on the later file (`path`, `plan`), naming both.
+// The REST collection a plan writes its policy to (mesh-service writes MeshHTTPRoutes too).
+planner::RouteKind written_kind(planner::RouteKind route) {
+  return route == planner::RouteKind::MeshService ? planner::RouteKind::MeshHttpRoute : route;
+}
+
+// Two plans that migrate one service in one mesh (on one control plane). With different policies (another
+// policyName or route kind) their routes compete and Kuma lets only one decide the traffic, silently: an
+// error. With the same policy the ownership label stops the second plan when it runs, naming the first:
+// a warning (a CI-gate plan beside its migration, as in plans/, does this). Reported on the later file
+// (`path`, `plan`), naming both.
 std::optional<planner::Diagnostic> same_service_problem(
     const std::vector<std::pair<std::string, planner::Plan>>& earlier, const std::string& path,
     const planner::Plan& plan) {
@@ -26,13 +34,24 @@ std::optional<planner::Diagnostic> same_service_problem(
         without_trailing_slashes(plan.control_plane.url) != without_trailing_slashes(first.control_plane.url)) {
       continue;
     }
+    const bool same_policy = planner::policy_name(plan) == planner::policy_name(first) &&
+                             written_kind(plan.control_plane.route) == written_kind(first.control_plane.route);
     planner::Diagnostic d;
     d.file = path;
-    d.field = "service";
-    d.message = "this plan (migration " + plan.name + ") and " + first_path + " (migration " + first.name +
-                ") both migrate " + plan.service + " in mesh " + plan.mesh +
-                "; their routes would compete and Kuma lets only one decide the traffic. Migrate a service "
-                "with one plan at a time: finish or roll back one, then remove it from the list";
+    d.field = same_policy ? "service" : "controlPlane.policyName";
+    if (same_policy) {
+      d.severity = planner::Severity::Warning;
+      d.message = "this plan (migration " + plan.name + ") and " + first_path + " (migration " + first.name +
+                  ") both migrate " + plan.service + " in mesh " + plan.mesh + " with the policy " +
+                  planner::policy_name(plan) + "; only one can own it, so apply stops the second one. Fine for "
+                  "a plan used only by check; otherwise migrate a service with one plan at a time";
+    } else {
+      d.message = "this plan (migration " + plan.name + ", policy " + planner::policy_name(plan) + ") and " +
+                  first_path + " (migration " + first.name + ", policy " + planner::policy_name(first) +
+                  ") both migrate " + plan.service + " in mesh " + plan.mesh +
+                  "; their routes would compete and Kuma lets only one of them decide the traffic. Migrate a "
+                  "service with one plan at a time: finish or roll back one, then remove it from the list";
+    }
     return d;
   }
   return std::nullopt;
@@ -51,12 +70,13 @@ int cmd_validate(Output& out, const ValidateOptions& options) {
       // The same override as apply, so that the check compares the control planes meshmove would use.
       planner::Plan plan = *result.plan;
       apply_overrides(plan, out.options());
-      if (auto clash = same_service_problem(valid, path, plan)) {
-        result.diagnostics.push_back(std::move(*clash));
+      auto clash = same_service_problem(valid, path, plan);
+      if (clash && clash->severity == planner::Severity::Error) {
         any_error = true;
       } else {
         valid.emplace_back(path, std::move(plan));
       }
+      if (clash) result.diagnostics.push_back(std::move(*clash));
     }
     for (const auto& d : result.diagnostics) {
       if (out.options().output == OutputFormat::Json) {
