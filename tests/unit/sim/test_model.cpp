@@ -133,19 +133,20 @@ TEST_SUITE("sim::Simulation") {
     install(sim, narrow);
     sim.run_tick();
     CHECK(sim.policy_in_effect(k_svc).name == "mm-zzz");
-    // A route whose rules do not match GET / decides none of that traffic.
+    // A route whose rules do not match GET / decides none of that traffic, however specific.
     std::string partial = http_route("mm-000", k_svc, {{"vm-env", 50}, {"kube-env", 50}});
     partial.replace(partial.find(R"("value":"/")"), 11, R"("value":"/v2")");
+    partial.replace(partial.find(R"({"kind":"Mesh"})"), 15, R"({"kind":"Dataplane","labels":{"app":"x"}})");
     install(sim, partial);
     sim.run_tick();
     CHECK(sim.policy_in_effect(k_svc).name == "mm-zzz");
     // TrafficRoutes: of equally specific ones the one created last wins, whatever its name.
     Simulation legacy(scenario_from(k_two_subsets));
-    install(legacy, traffic_route("tr-a", k_svc, {{"vm-env", 100}, {"kube-env", 0}}));
-    install(legacy, traffic_route("tr-b", k_svc, {{"vm-env", 0}, {"kube-env", 100}}));
-    install(legacy, traffic_route("tr-a", k_svc, {{"vm-env", 90}, {"kube-env", 10}}));  // an update keeps its age
+    install(legacy, traffic_route("tr-b", k_svc, {{"vm-env", 100}, {"kube-env", 0}}));
+    install(legacy, traffic_route("tr-a", k_svc, {{"vm-env", 0}, {"kube-env", 100}}));
+    install(legacy, traffic_route("tr-b", k_svc, {{"vm-env", 90}, {"kube-env", 10}}));  // an update keeps its age
     legacy.run_tick();
-    CHECK(legacy.policy_in_effect(k_svc).name == "tr-b");
+    CHECK(legacy.policy_in_effect(k_svc).name == "tr-a");
     CHECK(legacy.weight_percent(k_svc, "kube-env") == doctest::Approx(100));
   }
 
