@@ -1,5 +1,7 @@
 #include "backends/kuma_control_plane.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "backends/kuma_errors.hpp"
@@ -45,15 +47,19 @@ class KumaControlPlane final : public planner::ControlPlane {
     planner::LiveRouting live;
     live.kind = kuma_type(m_plan.control_plane.route);
     live.name = m_name;
-    if (got->status == 404) return live;  // Absent
-    if (got->status != 200) return kuma_error(*got, "GET " + policy_path(), m_plan);
-    json doc;
-    try {
-      doc = json::parse(got->body);
-    } catch (const json::exception& e) {
-      return make_error(ErrorKind::Invalid, "GET " + policy_path() + ": the answer is not JSON: " + e.what());
+    RouteRank own = hypothetical_rank();
+    if (got->status != 404) {
+      if (got->status != 200) return kuma_error(*got, "GET " + policy_path(), m_plan);
+      json doc;
+      try {
+        doc = json::parse(got->body);
+      } catch (const json::exception& e) {
+        return make_error(ErrorKind::Invalid, "GET " + policy_path() + ": the answer is not JSON: " + e.what());
+      }
+      if (doc.is_object()) own = rank_of(doc);
+      interpret(doc, live);
     }
-    interpret(doc, live);
+    if (auto st = discover(own, live); !st.ok()) return st.error();
     return live;
   }
 
@@ -236,7 +242,8 @@ class KumaControlPlane final : public planner::ControlPlane {
     }
     // The entries that carry the weights.
     json entries = json::array();
-    if (m_plan.control_plane.route == RouteKind::TrafficRoute) {
+    const std::string type = doc.value("type", kuma_type(m_plan.control_plane.route));
+    if (type == "TrafficRoute") {
       if (doc.contains("conf") && doc["conf"].is_object()) entries = doc["conf"].value("split", json::array());
     } else if (doc.contains("spec") && doc["spec"].is_object()) {
       const json to = doc["spec"].value("to", json::array());
@@ -284,6 +291,219 @@ class KumaControlPlane final : public planner::ControlPlane {
       doc["labels"] = kept;
     }
     live.document = doc.dump(2);
+  }
+
+  // Where a route stands in Kuma's order for the traffic to the service (Kuma 2.x):
+  //   - MeshHTTPRoute over MeshTCPRoute over TrafficRoute (kuma-api.md 1.6, 1.7);
+  //   - targetRef policies (pkg/plugins/policies/core/rules/sort.go, SortByTargetRefV2, and the
+  //     "How policies are combined" table of the policies docs): the more specific top-level targetRef
+  //     kind, then origin (zone over global), then policy role, then the display name in INVERTED
+  //     lexicographic order: "aaa" has priority over "zzz". Rules with the same matches merge with the
+  //     higher-priority policy's `default` on top, so for the catch-all rule meshmove writes, the first in
+  //     this order decides; a route with no catch-all rule decides only the requests it matches.
+  //     Mesh ranks lowest in every Kuma version (api/common/v1alpha1/targetref.go, `order`); the order of
+  //     the other top-level kinds has changed between versions (master puts Dataplane below MeshSubset),
+  //     so only "Mesh loses to any narrower targetRef", which is what meshmove writes, is certain;
+  //   - TrafficRoute (pkg/core/policy, SelectConnectionPolicies): the more specific destination selector,
+  //     then the later creation time, then the smaller name (policies are sorted by name and only a
+  //     strictly later one replaces the best).
+  struct RouteRank {
+    int kind = 0;             // MeshHTTPRoute 2, MeshTCPRoute 1, TrafficRoute 0
+    bool catch_all = true;    // MeshHTTPRoute: a rule for the service matches every request
+    int target = 0;           // top-level targetRef: Mesh 0, MeshSubset 1, MeshService 2, MeshServiceSubset 3, Dataplane 4
+    int origin = -1;          // kuma.io/origin: global 0, zone 1; -1 unknown (not compared)
+    int role = 0;             // kuma.io/policy-role: system 0, producer 1, consumer 2, workload-owner 3
+    int destination = 1;      // TrafficRoute: exact kuma.io/service 1, "*" 0
+    std::string created;      // TrafficRoute: creationTime (RFC 3339); empty: not created yet (newest)
+    std::string name;         // the display name
+    std::string type;
+  };
+
+  static int kind_rank(const std::string& type) {
+    return type == "MeshHTTPRoute" ? 2 : type == "MeshTCPRoute" ? 1 : 0;
+  }
+
+  // meshmove's policy as it would be written (when it does not exist yet).
+  [[nodiscard]] RouteRank hypothetical_rank() const {
+    RouteRank r;
+    r.type = kuma_type(m_plan.control_plane.route);
+    r.kind = kind_rank(r.type);
+    r.name = m_name;
+    return r;
+  }
+
+  // Whether the match of an HTTP rule accepts every request (no path, or a PathPrefix of "/", and no
+  // method, header or query condition).
+  static bool catch_all_match(const json& m) {
+    if (!m.is_object()) return false;
+    for (const char* key : {"method", "headers", "queryParams"}) {
+      if (m.contains(key) && !m[key].is_null() && !(m[key].is_array() && m[key].empty())) return false;
+    }
+    if (!m.contains("path") || m["path"].is_null()) return true;
+    const json& p = m["path"];
+    return p.is_object() && p.value("type", "") == "PathPrefix" && p.value("value", "") == "/";
+  }
+
+  // The rank of a route document, or nullopt when it does not target the service.
+  [[nodiscard]] std::optional<RouteRank> rank_if_targets(const json& doc) const {
+    RouteRank r;
+    r.type = doc.value("type", "");
+    r.kind = kind_rank(r.type);
+    r.name = doc.value("name", "");
+    const json labels = doc.value("labels", json::object());
+    if (labels.is_object()) {
+      const std::string display = labels.value("kuma.io/display-name", "");
+      if (!display.empty()) r.name = display;
+      const std::string origin = labels.value("kuma.io/origin", "");
+      r.origin = origin == "zone" ? 1 : origin == "global" ? 0 : -1;
+      const std::string role = labels.value("kuma.io/policy-role", "");
+      r.role = role == "producer" ? 1 : role == "consumer" ? 2 : role == "workload-owner" ? 3 : 0;
+    }
+    bool targets = false;
+    if (r.type == "TrafficRoute") {
+      r.destination = 0;
+      for (const auto& d : doc.value("destinations", json::array())) {
+        if (!d.is_object() || !d.contains("match") || !d["match"].is_object()) continue;
+        const std::string service = d["match"].value("kuma.io/service", "");
+        if (service == m_plan.service) {
+          targets = true;
+          r.destination = 1;
+        } else if (service == "*") {
+          targets = true;
+        }
+      }
+      r.created = doc.value("creationTime", "");
+      return targets ? std::optional<RouteRank>(r) : std::nullopt;
+    }
+    const json spec = doc.value("spec", json::object());
+    if (!spec.is_object()) return std::nullopt;
+    const json top = spec.value("targetRef", json::object());
+    const std::string top_kind = top.is_object() ? top.value("kind", "Mesh") : "Mesh";
+    r.target = top_kind == "MeshSubset" ? 1 : top_kind == "MeshService" ? 2 : top_kind == "MeshServiceSubset" ? 3
+             : top_kind == "Dataplane" ? 4 : 0;
+    r.catch_all = r.type != "MeshHTTPRoute";
+    for (const auto& t : spec.value("to", json::array())) {
+      if (!t.is_object()) continue;
+      const json ref = t.value("targetRef", json::object());
+      if (!ref.is_object() || ref.value("kind", "") != "MeshService" || ref.value("name", "") != m_plan.service) continue;
+      targets = true;
+      for (const auto& rule : t.value("rules", json::array())) {
+        if (!rule.is_object()) continue;
+        const json matches = rule.value("matches", json::array());
+        if (!matches.is_array() || matches.empty()) r.catch_all = true;
+        for (const auto& m : matches) r.catch_all = r.catch_all || catch_all_match(m);
+      }
+    }
+    return targets ? std::optional<RouteRank>(r) : std::nullopt;
+  }
+
+  [[nodiscard]] RouteRank rank_of(const json& doc) const {
+    auto r = rank_if_targets(doc);
+    if (r) return *r;
+    RouteRank own = hypothetical_rank();  // meshmove's policy no longer targets the service: it decides nothing
+    own.catch_all = false;
+    own.kind = -1;
+    return own;
+  }
+
+  // > 0 when `a` has priority over `b` for the service's catch-all traffic, < 0 when `b` has; `why` says
+  // which attribute decided, in words.
+  static int compare(const RouteRank& a, const RouteRank& b, std::string& why) {
+    if (a.kind != b.kind) {
+      why = "a " + (a.kind > b.kind ? a.type : b.type) + " takes priority over a " + (a.kind > b.kind ? b.type : a.type);
+      return a.kind > b.kind ? 1 : -1;
+    }
+    if (a.catch_all != b.catch_all) {
+      why = (a.catch_all ? b.name : a.name) + " has no rule for every request (its matches select only some), so "
+            "the catch-all rule of " + (a.catch_all ? a.name : b.name) + " decides the rest";
+      return a.catch_all ? 1 : -1;
+    }
+    if (a.type == "TrafficRoute") {
+      if (a.destination != b.destination) {
+        why = "an exact kuma.io/service destination is more specific than \"*\"";
+        return a.destination > b.destination ? 1 : -1;
+      }
+      if (a.created != b.created) {
+        // Empty: not created yet, i.e. newer than any existing one.
+        const bool a_later = a.created.empty() || (!b.created.empty() && a.created > b.created);
+        why = "of equally specific TrafficRoutes Kuma takes the one created last";
+        return a_later ? 1 : -1;
+      }
+    } else {
+      if (a.target != b.target) {
+        why = "a more specific top-level targetRef takes priority";
+        return a.target > b.target ? 1 : -1;
+      }
+      if (a.origin >= 0 && b.origin >= 0 && a.origin != b.origin) {
+        why = "a policy of zone origin takes priority over one of global origin";
+        return a.origin > b.origin ? 1 : -1;
+      }
+      if (a.role != b.role) {
+        why = "its kuma.io/policy-role ranks higher";
+        return a.role > b.role ? 1 : -1;
+      }
+    }
+    if (a.name != b.name) {
+      why = "the same kind and targetRef, and Kuma gives priority to the name that sorts first: " +
+            std::min(a.name, b.name) + " before " + std::max(a.name, b.name);
+      return a.name < b.name ? 1 : -1;
+    }
+    why = "they rank the same";
+    return 0;
+  }
+
+  // Lists every route kind in the mesh and fills live.competing with the other routes that target the
+  // service, ranked against meshmove's policy (`own`). A collection the control plane does not have
+  // (404, e.g. traffic-routes on Kuma 3) has no routes.
+  planner::Status discover(const RouteRank& own, planner::LiveRouting& live) {
+    std::vector<std::pair<RouteRank, planner::CompetingRoute>> found;
+    for (RouteKind kind : {RouteKind::MeshHttpRoute, RouteKind::MeshTcpRoute, RouteKind::TrafficRoute}) {
+      std::string path = "/meshes/" + url_encode(m_plan.mesh) + "/" + kuma_collection(kind) + "?size=1000";
+      for (int page = 0; page < 100 && !path.empty(); ++page) {
+        auto got = get(path);
+        if (!got.ok()) return got.error();
+        if (got->status == 404) break;
+        if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
+        json list;
+        try {
+          list = json::parse(got->body);
+        } catch (const json::exception& e) {
+          return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
+        }
+        if (!list.is_object()) break;
+        for (const auto& item : list.value("items", json::array())) {
+          if (!item.is_object()) continue;
+          const std::string type = item.value("type", kuma_type(kind));
+          const std::string name = item.value("name", "");
+          if (type == live.kind && name == m_name) continue;  // meshmove's own policy
+          auto rank = rank_if_targets(item);
+          if (!rank) continue;
+          planner::LiveRouting theirs;
+          theirs.kind = type;
+          interpret(item, theirs);
+          planner::CompetingRoute r;
+          r.kind = type;
+          r.name = name;
+          r.owner = theirs.owner;
+          r.to_weight = theirs.to_weight;
+          r.wins = compare(*rank, own, r.why) > 0;
+          if (!r.wins && r.why == "they rank the same") r.why = "it ranks the same as meshmove's policy";
+          found.emplace_back(*rank, std::move(r));
+        }
+        path.clear();
+        if (list.contains("next") && list["next"].is_string()) {
+          const std::string next = list["next"];
+          const auto at = next.find("/meshes/");
+          if (at != std::string::npos) path = next.substr(at);
+        }
+      }
+    }
+    std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      std::string ignored;
+      return compare(a.first, b.first, ignored) > 0;
+    });
+    for (auto& f : found) live.competing.push_back(std::move(f.second));
+    return planner::ok_status();
   }
 
   void count_dataplane(const json& item, planner::PreflightReport& report) const {

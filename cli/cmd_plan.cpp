@@ -69,7 +69,7 @@ int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& opt
                          std::to_string(r->to_instances) + " of " + plan.to +
                          "; apply needs at least one of each (or --skip-preflight)");
     }
-    if (!live->exists() && r->from_instances > 0 && r->to_instances > 0) {
+    if (!live->exists() && live->competing.empty() && r->from_instances > 0 && r->to_instances > 0) {
       const double share = 100.0 * r->to_instances / (r->from_instances + r->to_instances);
       std::ostringstream w;
       w.precision(3);
@@ -108,6 +108,18 @@ int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& opt
                                                         : nlohmann::json(nullptr)},
                          {"step", live->step ? nlohmann::json(*live->step) : nlohmann::json(nullptr)},
                          {"document", live->exists() ? nlohmann::json::parse(live->document) : nlohmann::json(nullptr)}};
+  nlohmann::json competing = nlohmann::json::array();
+  for (const auto& c : live->competing) {
+    competing.push_back({{"kind", c.kind},
+                         {"name", c.name},
+                         {"owner", c.owner},
+                         {"toWeight", c.to_weight ? nlohmann::json(*c.to_weight / 100.0) : nlohmann::json(nullptr)},
+                         {"wins", c.wins},
+                         {"why", c.why}});
+  }
+  current["competing"] = competing;
+  const auto effective = live->effective_to_weight();
+  current["effectiveToWeight"] = effective ? nlohmann::json(*effective / 100.0) : nlohmann::json(nullptr);
   j["current"] = current;
   j["next"] = next ? nlohmann::json{{"action", next->action},
                                     {"step", next->step},
@@ -133,7 +145,13 @@ int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& opt
                           : std::string("no split of the two sets"))
       << (live->step ? ", step label " + std::to_string(*live->step) : "") << "\n";
   } else {
-    o << "  now: no policy\n";
+    o << "  now: no policy of that name\n";
+  }
+  // Every other route for the service, in Kuma's order: the one that wins decides the traffic.
+  for (const auto& c : live->competing) {
+    o << "  also routes " << plan.service << ": " << planner::describe(c) << ", "
+      << (c.to_weight ? planner::format_weight(*c.to_weight) + "% to " + plan.to : std::string("no split of the two sets"))
+      << "; " << (c.wins ? "WINS over " : "loses to ") << live->name << ": " << c.why << "\n";
   }
   if (report) {
     o << "  instances: " << report->from_instances << " " << plan.from << ", " << report->to_instances << " "

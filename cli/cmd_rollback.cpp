@@ -153,10 +153,14 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   out.log(1, "live: " + cp.describe() + ": " + planner::to_string(live->ownership) +
                  (live->to_weight ? ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to : ""));
 
-  const bool already = live->ownership == planner::Ownership::Ours && live->to_weight == 0;
+  // Verified means what Kuma routes, every route that targets the service ranked: another route that
+  // wins over meshmove's policy is named and needs a human (exit 5), never a false "verified".
+  const bool already =
+      live->ownership == planner::Ownership::Ours && live->to_weight == 0 && live->winner() == nullptr;
   if (!already) {
     if (auto refusal = planner::check_write_allowed(*live, state ? state->last_written : std::nullopt, options.adopt,
                                                     plan.name)) {
+      if (live->winner() != nullptr) refusal->message = "not rolled back: " + refusal->message;
       return fail(*refusal);
     }
     if (!options.skip_preflight) {
@@ -186,6 +190,15 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
     if (auto st = store->save(*state); !st.ok()) return fail(st.error());
     auto written = cp.write({0, plan.name, -1, *deadline});
     if (!written.ok()) return owed_error(written.error()) ? owe(written.error()) : fail(written.error());
+    if (const planner::CompetingRoute* w = written->winner()) {
+      // Another route appeared between the read and the write.
+      return fail(planner::make_error(
+          planner::ErrorKind::Conflict,
+          "wrote 0% to " + plan.to + " on " + cp.describe() + ", but it does not decide the traffic: " +
+              planner::describe(*w) + " ranks above it (" + w->why + ") and sends " +
+              (w->to_weight ? planner::format_weight(*w->to_weight) + "%" : std::string("an unknown share")) +
+              " to the to set. Not verified; needs a human: roll back or delete that route"));
+    }
   }
   state->intent.reset();
   state->rollback_owed.reset();
@@ -235,7 +248,10 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   } else {
     out.result(plan.name + ": rolled back: " + cp.describe() + " now sends 100% to " + plan.from + " (was " +
                (previous ? planner::format_weight(*previous) + "% to " + plan.to : std::string("no policy")) +
-               "); verified by reading it back. State: " + store->location(plan.name));
+               "); verified by reading it back" +
+               (live->competing.empty() ? std::string()
+                                        : " (every other route for " + plan.service + " ranks below it in Kuma's order)") +
+               ". State: " + store->location(plan.name));
   }
   return to_int(ExitCode::Done);
 }

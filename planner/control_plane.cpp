@@ -14,8 +14,36 @@ const char* to_string(Ownership o) {
   return "?";
 }
 
+std::string describe(const CompetingRoute& r) {
+  return r.kind + " " + r.name +
+         (r.owner.empty() ? " (hand-written: no meshmove.io/migration label)"
+                          : " (managed by the migration '" + r.owner + "')");
+}
+
+const CompetingRoute* LiveRouting::winner() const {
+  for (const auto& r : competing) {
+    if (r.wins) return &r;
+  }
+  return nullptr;
+}
+
+std::optional<int> LiveRouting::effective_to_weight() const {
+  if (const CompetingRoute* w = winner()) return w->to_weight;
+  return to_weight;
+}
+
 std::optional<Error> check_write_allowed(const LiveRouting& live, std::optional<int> last_written, bool adopt,
                                          const std::string& migration) {
+  if (const CompetingRoute* w = live.winner()) {
+    return make_error(
+        ErrorKind::Conflict,
+        "another route decides the traffic: " + describe(*w) + " targets the same service and Kuma ranks it above " +
+            live.kind + " " + live.name + " (" + w->why + "); it sends " +
+            (w->to_weight ? format_weight(*w->to_weight) + "% to the to set" : std::string("a split meshmove does not understand")) +
+            ", so writing " + live.name +
+            " would not change the traffic. Needs a human: delete or rename one of the two routes, or set "
+            "controlPlane.policyName: " + w->name + " (with --adopt) to migrate with that route");
+  }
   if (adopt) return std::nullopt;
   const std::string what = live.kind + " " + live.name;
   const std::string split =

@@ -19,6 +19,21 @@ enum class Ownership {
 };
 const char* to_string(Ownership o);
 
+// Another route in the mesh that targets the same service: a policy of another name or kind, written by
+// hand or by another meshmove migration (another controlPlane.policyName).
+struct CompetingRoute {
+  std::string kind;              // "MeshHTTPRoute", "MeshTCPRoute" or "TrafficRoute"
+  std::string name;              // the policy name
+  std::string owner;             // its meshmove.io/migration label; empty: not written by meshmove
+  std::optional<int> to_weight;  // basis points to the `to` set; nullopt: not a split of the two sets
+  bool wins = false;             // Kuma ranks it above meshmove's policy (as it is, or as meshmove would
+                                 // write it), so it, not meshmove's policy, decides the traffic
+  std::string why;               // why it wins or loses, e.g. "the name mm-aaa sorts before mm-zzz"
+};
+
+// "MeshHTTPRoute mm-aaa (managed by the migration 'pa')" or "... (hand-written: no meshmove.io/migration label)".
+std::string describe(const CompetingRoute& r);
+
 // What the control plane routes for the service now.
 struct LiveRouting {
   Ownership ownership = Ownership::Absent;
@@ -30,8 +45,16 @@ struct LiveRouting {
                                    // the two sets that meshmove understands
   std::string document;            // the live policy as pretty JSON without server-computed fields
   std::vector<std::string> warnings;
+  // Every other route that targets the service in the mesh, in Kuma's priority order (highest first).
+  std::vector<CompetingRoute> competing;
 
   [[nodiscard]] bool exists() const { return ownership != Ownership::Absent; }
+  // The competing route that decides the traffic instead of meshmove's policy, or nullptr.
+  [[nodiscard]] const CompetingRoute* winner() const;
+  // What Kuma actually routes to the `to` set (basis points): the winning competing route's split, else
+  // meshmove's own; nullopt when the deciding route is no split meshmove understands, or there is none
+  // (Kuma then splits by instance count).
+  [[nodiscard]] std::optional<int> effective_to_weight() const;
 };
 
 // One write: the weight of the `to` set and meshmove's labels.
@@ -70,6 +93,8 @@ class ControlPlane {
 };
 
 // Whether meshmove may write over `live` (pure; DESIGN.md §4 ownership and drift):
+//   - never while another route wins over meshmove's policy (live.winner()), even with `adopt`: the write
+//     would not change the traffic;
 //   - a policy meshmove does not own (Foreign, OtherMigration) only with `adopt`;
 //   - drift: when meshmove wrote before (`last_written`, basis points) and the live weight differs, or the
 //     policy is gone, only with `adopt` (which takes the live value as the truth).

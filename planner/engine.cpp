@@ -292,6 +292,33 @@ class Engine::Runner {
       journal({{"type", "adopt"}, {"toWeight", *live->to_weight / 100.0}, {"step", m_state.step}}, now);
       emit(EngineEvent::Kind::Reconciled, now, msg);
     }
+    // --adopt sticks: an adopted policy (not ours, or drifted) is rewritten with the same weights under
+    // meshmove's labels, so later runs need no flag.
+    if (m_e.m_options.adopt && live->exists() && live->to_weight &&
+        (live->ownership != Ownership::Ours || live->step != step_for_weight(m_plan, *live->to_weight))) {
+      return relabel(*live, now);
+    }
+    return true;
+  }
+
+  bool relabel(const LiveRouting& live, TimePoint now) {
+    const int weight = *live.to_weight;
+    const int step = step_for_weight(m_plan, weight);
+    auto written = m_ports.control_plane->write({weight, m_plan.name, step});
+    if (!written.ok()) {
+      return fail(written.error().kind == ErrorKind::Conflict ? Outcome::Stopped : Outcome::Infrastructure,
+                  "adopting " + live.kind + " " + live.name + ": " + written.error().message, now);
+    }
+    m_state.last_written = weight;
+    journal({{"type", "relabel"},
+             {"policy", live.kind + " " + live.name},
+             {"previousOwner", live.owner},
+             {"toWeight", weight / 100.0},
+             {"step", step}},
+            now);
+    emit(EngineEvent::Kind::Reconciled, now,
+         "adopted " + live.kind + " " + live.name + ": relabelled as meshmove's (meshmove.io/migration=" + m_plan.name +
+             ") at the same " + format_weight(weight) + "% to " + m_plan.to + "; later runs need no --adopt");
     return true;
   }
 
@@ -401,7 +428,8 @@ class Engine::Runner {
     const bool take_over = m_e.m_options.adopt && live->ownership != Ownership::Ours;
     if (auto refusal = check_write_allowed(*live, take_over ? std::nullopt : m_state.last_written, take_over,
                                            m_plan.name)) {
-      return fail(Outcome::Stopped, refusal->message, now);
+      const bool blocked_rollback = d.write == "rollback" && live->winner() != nullptr;
+      return fail(Outcome::Stopped, (blocked_rollback ? "not rolled back: " : "") + refusal->message, now);
     }
     m_state.intent = Intent{d.write, d.to_weight, d.step, now};
     if (auto st = m_e.m_store.save(m_state); !st.ok()) return fail(Outcome::Infrastructure, st.error().message, now);

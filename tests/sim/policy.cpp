@@ -411,6 +411,7 @@ Policy extract(PolicyKind kind, const Json& doc) {
       if (kind == PolicyKind::MeshTCPRoute || rule_matches_root(rule))
         chosen = &rule;  // later rules override
     }
+    r.decides = chosen != nullptr;
     if (chosen != nullptr) {
       const Json& refs = member(member(*chosen, "default"), "backendRefs");
       for (const Json& ref : refs) r.backends.push_back(backend_from_ref(ref));

@@ -61,6 +61,8 @@ struct Backend {
 struct RouteRule {
   std::string service;        // kuma.io/service of the destination ("*" for a TrafficRoute wildcard)
   bool has_backends = false;  // false: the applicable rule names no backends, so the default route applies
+  bool decides = true;        // MeshHTTPRoute: false when no rule matches the simulated GET /, so the policy
+                              // decides none of that traffic (rules merge by matches across policies)
   std::vector<Backend> backends;
 };
 
@@ -69,6 +71,7 @@ struct Policy {
   std::string name;
   std::string mesh;
   int specificity = 0;  // rank of the top-level targetRef kind (Mesh 0 ... Dataplane 4); more specific wins
+  std::uint64_t created = 0;  // creation order, set by Simulation::set_policy (TrafficRoute: later wins)
   std::vector<RouteRule> rules;
 };
 

@@ -184,14 +184,26 @@ void Simulation::recompute_routing() {
       candidates[rule.service][static_cast<std::size_t>(policy.kind)].push_back({&policy, &rule});
     }
   }
+  // Kuma 2.x's order among routes of one kind for the service's traffic:
+  //   - MeshHTTPRoute, MeshTCPRoute (pkg/plugins/policies/core/rules/sort.go, SortByTargetRefV2; the
+  //     "How policies are combined" table of the policies docs): the more specific top-level targetRef,
+  //     then (all equal in meshsim: one zone, no roles) origin and policy role, then the name in INVERTED
+  //     lexicographic order, i.e. the smaller name has priority. Rules with equal matches merge with the
+  //     higher-priority `default` on top, so a policy with no rule for GET / does not decide it;
+  //   - TrafficRoute (pkg/core/policy, SelectConnectionPolicies): an exact destination over "*", then the
+  //     one created later, then the smaller name (sorted by name; only a strictly later one replaces).
   auto better = [](const Candidate& c, const Candidate* best) {
     if (best == nullptr) return true;
+    if (c.rule->decides != best->rule->decides) return c.rule->decides;
     const bool c_exact = c.rule->service != "*";
     const bool best_exact = best->rule->service != "*";
     if (c_exact != best_exact) return c_exact;
-    if (c.policy->specificity != best->policy->specificity)
+    if (c.policy->kind == PolicyKind::TrafficRoute) {
+      if (c.policy->created != best->policy->created) return c.policy->created > best->policy->created;
+    } else if (c.policy->specificity != best->policy->specificity) {
       return c.policy->specificity > best->policy->specificity;
-    return c.policy->name >= best->policy->name;
+    }
+    return c.policy->name < best->policy->name;
   };
   for (std::uint32_t s = 0; s < m_services.size(); ++s) {
     ServiceState& svc = m_services[s];
@@ -253,6 +265,8 @@ PolicyCheck Simulation::apply_policy(const Json& doc) {
 
 void Simulation::set_policy(Policy policy) {
   auto key = std::make_pair(policy.kind, policy.name);
+  const auto existing = m_policies.find(key);
+  policy.created = existing != m_policies.end() ? existing->second.created : ++m_policies_created;
   m_policies[key] = std::move(policy);
   m_routing_dirty = true;
 }

@@ -12,8 +12,9 @@
 //      n latencies from its subset's log-normal (whole milliseconds, as Envoy records upstream_rq_time;
 //      for n > 32 by a multinomial over the histogram buckets with each bucket's conditional mean).
 // Routing for a service S: the MeshHTTPRoute, else MeshTCPRoute, else TrafficRoute whose `to[].targetRef`
-// (MeshService name) or destination `kuma.io/service` names S; among several of one kind the most specific
-// top-level targetRef wins, then the greatest name. With none, or when the rule that applies names no
+// (MeshService name) or destination `kuma.io/service` names S; among several of one kind Kuma's order
+// picks one (see recompute_routing: the most specific top-level targetRef, then the smallest name; for
+// TrafficRoutes the exact destination, then the latest created). With none, or when the rule that applies names no
 // backends, traffic goes to every instance registered under S (Kuma's default round robin).
 // Deterministic: one seeded generator, fixed iteration order; the same seed and the same writes at the
 // same ticks give the same counts. Not thread-safe: the caller serialises access.
@@ -194,6 +195,7 @@ class Simulation {
   std::vector<Instance> m_instances;
   std::unordered_map<std::string, std::vector<std::uint32_t>> m_by_name;  // active instances per registration
   std::map<std::pair<PolicyKind, std::string>, Policy> m_policies;
+  std::uint64_t m_policies_created = 0;  // policies ever created (their creation order)
   bool m_routing_dirty = true;
   std::vector<PendingEvent> m_events;
   std::size_t m_next_event_index = 0;

@@ -34,6 +34,31 @@ LiveRouting live(Ownership o, std::optional<int> weight, std::string owner = "m"
 }  // namespace
 
 TEST_SUITE("planner::control_plane") {
+  TEST_CASE("a competing route that wins decides the effective split and blocks every write") {
+    LiveRouting l = live(Ownership::Ours, 0);
+    CHECK(l.effective_to_weight() == 0);
+    CHECK(l.winner() == nullptr);
+    CompetingRoute loser{"MeshTCPRoute", "tcp", "", 5000, false, "a MeshHTTPRoute takes priority over a MeshTCPRoute"};
+    CompetingRoute other{"MeshHTTPRoute", "mm-aaa", "pa", 10000, true, "the name mm-aaa sorts first"};
+    l.competing = {loser};
+    CHECK(l.effective_to_weight() == 0);
+    CHECK_FALSE(check_write_allowed(l, 0, false, "m"));
+    l.competing = {other, loser};
+    REQUIRE(l.winner() != nullptr);
+    CHECK(l.winner()->name == "mm-aaa");
+    CHECK(l.effective_to_weight() == 10000);
+    for (bool adopt : {false, true}) {
+      const auto refusal = check_write_allowed(l, 0, adopt, "m");
+      REQUIRE(refusal.has_value());
+      CHECK(refusal->kind == ErrorKind::Conflict);
+      CHECK(refusal->message.find("MeshHTTPRoute mm-aaa (managed by the migration 'pa')") != std::string::npos);
+      CHECK(refusal->message.find("100% to the to set") != std::string::npos);
+      CHECK(refusal->message.find("policyName: mm-aaa") != std::string::npos);
+    }
+    CHECK(describe(CompetingRoute{"TrafficRoute", "legacy", "", std::nullopt, true, ""}) ==
+          "TrafficRoute legacy (hand-written: no meshmove.io/migration label)");
+  }
+
   TEST_CASE("the write guard") {
     CHECK_FALSE(check_write_allowed(live(Ownership::Absent, std::nullopt), std::nullopt, false, "m"));
     CHECK_FALSE(check_write_allowed(live(Ownership::Ours, 5000), 5000, false, "m"));

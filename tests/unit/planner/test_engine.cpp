@@ -215,7 +215,8 @@ TEST_SUITE("planner::engine") {
     rig.options.adopt = true;
     const auto again = rig.run(make_plan());
     CHECK(again.outcome == Outcome::Promoted);
-    CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 5000, 10000});
+    // The adopted 30% is first rewritten under meshmove's labels (step label of 10%), then stepped on.
+    CHECK(rig.written() == std::vector<int>{0, 1000, 5000, 3000, 5000, 10000});
   }
 
   TEST_CASE("a foreign policy stops the run unless --adopt") {
@@ -228,7 +229,95 @@ TEST_SUITE("planner::engine") {
     rig.options.adopt = true;
     r = rig.run(make_plan());
     CHECK(r.outcome == Outcome::Promoted);
-    CHECK(rig.written() == std::vector<int>{5000, 10000});  // from the live 20%: step 1 (10%) was passed
+    // The live 20% is relabelled as meshmove's, then stepped on: step 1 (10%) was passed.
+    CHECK(rig.written() == std::vector<int>{2000, 5000, 10000});
+  }
+
+  TEST_CASE("--adopt sticks: the adopted policy is relabelled, so later runs need no flag") {
+    Rig rig;
+    rig.cp.live.ownership = Ownership::Foreign;
+    rig.cp.live.to_weight = 6000;
+    rig.options.adopt = true;
+    rig.options.once = true;
+    auto r = rig.run(make_plan());
+    INFO(rig.reporter.log());
+    REQUIRE(rig.cp.writes.size() == 1);
+    CHECK(rig.cp.writes[0].to_weight == 6000);  // the same weights ...
+    CHECK(rig.cp.writes[0].migration == "m");   // ... under meshmove's labels
+    CHECK(rig.cp.writes[0].step == 1);          // 60% is past step 2 (50%): step index 1
+    CHECK(rig.cp.live.ownership == Ownership::Ours);
+    bool journalled = false;
+    for (const auto& e : *rig.store.journal("m")) journalled = journalled || e.value("type", "") == "relabel";
+    CHECK(journalled);
+    CHECK(rig.reporter.log().find("later runs need no --adopt") != std::string::npos);
+    // The next run, without --adopt, is not stopped and goes on to promote.
+    rig.options.adopt = false;
+    rig.options.once = false;
+    r = rig.run(make_plan());
+    CHECK(r.outcome == Outcome::Promoted);
+    CHECK(rig.written() == std::vector<int>{6000, 10000});
+  }
+
+  TEST_CASE("--adopt at 100%: promoted, and the policy is meshmove's for a later rollback") {
+    Rig rig;
+    rig.cp.live.ownership = Ownership::Foreign;
+    rig.cp.live.to_weight = 10000;
+    rig.options.adopt = true;
+    const auto r = rig.run(make_plan());
+    CHECK(r.outcome == Outcome::Promoted);
+    CHECK(rig.written() == std::vector<int>{10000});
+    CHECK(rig.cp.live.ownership == Ownership::Ours);
+    CHECK(rig.cp.live.owner == "m");
+    CHECK_FALSE(check_write_allowed(rig.cp.live, 10000, false, "m"));  // a plain rollback may write
+  }
+
+  TEST_CASE("another route that wins over meshmove's policy stops the run, naming it") {
+    Rig rig;
+    CompetingRoute other;
+    other.kind = "MeshHTTPRoute";
+    other.name = "mm-aaa";
+    other.owner = "payments-a";
+    other.to_weight = 100;
+    other.wins = true;
+    other.why = "the name mm-aaa sorts first";
+    rig.cp.live.competing = {other};
+    auto r = rig.run(make_plan());
+    CHECK(r.outcome == Outcome::Stopped);
+    CHECK(rig.cp.writes.empty());
+    CHECK(r.message.find("MeshHTTPRoute mm-aaa") != std::string::npos);
+    CHECK(r.message.find("payments-a") != std::string::npos);
+    // --adopt does not help: adopting meshmove's own policy would not change the traffic.
+    rig.options.adopt = true;
+    r = rig.run(make_plan());
+    CHECK(r.outcome == Outcome::Stopped);
+    CHECK(rig.cp.writes.empty());
+    // One that appears in the middle of a run stops it at the next evaluation, before any other write.
+    Rig mid;
+    mid.cp.after_write = [&mid, other](const FakeControlPlane::Write& w) {
+      if (w.to_weight == 1000) mid.cp.live.competing = {other};
+    };
+    r = mid.run(make_plan());
+    CHECK(r.outcome == Outcome::Stopped);
+    CHECK(mid.written() == std::vector<int>{0, 1000});
+    CHECK(r.message.find("mm-aaa") != std::string::npos);
+    // A rollback the gates call for, with a route in the way by then: named, stopped, never "rolled back".
+    Rig failing;
+    int evaluations = 0;
+    failing.metrics.script = [&](int weight, TimePoint, TimePoint) {
+      if (weight == 0) return Verdict::Pass;
+      if (++evaluations == 2) failing.cp.live.competing = {other};
+      return Verdict::Fail;
+    };
+    r = failing.run(make_plan());
+    INFO(failing.reporter.log());
+    CHECK(r.outcome == Outcome::Stopped);
+    CHECK(r.message.rfind("not rolled back: another route decides the traffic: MeshHTTPRoute mm-aaa", 0) == 0);
+    CHECK(failing.written() == std::vector<int>{0, 1000});
+    // A losing competitor is only reported, never in the way.
+    Rig loses;
+    other.wins = false;
+    loses.cp.live.competing = {other};
+    CHECK(loses.run(make_plan()).outcome == Outcome::Promoted);
   }
 
   TEST_CASE("lost state: the live policy tells where the migration is") {

@@ -118,6 +118,38 @@ TEST_SUITE("sim::Simulation") {
     CHECK(sim.policy_in_effect(k_svc).kind == PolicyKind::MeshTCPRoute);
   }
 
+  TEST_CASE("among routes of one kind Kuma's order picks the winner: the smaller name, the later TrafficRoute") {
+    // Kuma sorts targetRef policies by name in inverted lexicographic order and merges later over
+    // earlier, so "mm-aaa" has priority over "mm-zzz" (pkg/plugins/policies/core/rules/sort.go).
+    Simulation sim(scenario_from(k_two_subsets));
+    install(sim, http_route("mm-zzz", k_svc, {{"vm-env", 0}, {"kube-env", 100}}));
+    install(sim, http_route("mm-aaa", k_svc, {{"vm-env", 100}, {"kube-env", 0}}));
+    sim.run_tick();
+    CHECK(sim.policy_in_effect(k_svc).name == "mm-aaa");
+    CHECK(sim.weight_percent(k_svc, "kube-env") == doctest::Approx(0));
+    // A more specific top-level targetRef beats the name.
+    std::string narrow = http_route("mm-zzz", k_svc, {{"vm-env", 0}, {"kube-env", 100}});
+    narrow.replace(narrow.find(R"({"kind":"Mesh"})"), 15, R"({"kind":"MeshSubset","tags":{"app":"x"}})");
+    install(sim, narrow);
+    sim.run_tick();
+    CHECK(sim.policy_in_effect(k_svc).name == "mm-zzz");
+    // A route whose rules do not match GET / decides none of that traffic, however specific.
+    std::string partial = http_route("mm-000", k_svc, {{"vm-env", 50}, {"kube-env", 50}});
+    partial.replace(partial.find(R"("value":"/")"), 11, R"("value":"/v2")");
+    partial.replace(partial.find(R"({"kind":"Mesh"})"), 15, R"({"kind":"Dataplane","labels":{"app":"x"}})");
+    install(sim, partial);
+    sim.run_tick();
+    CHECK(sim.policy_in_effect(k_svc).name == "mm-zzz");
+    // TrafficRoutes: of equally specific ones the one created last wins, whatever its name.
+    Simulation legacy(scenario_from(k_two_subsets));
+    install(legacy, traffic_route("tr-b", k_svc, {{"vm-env", 100}, {"kube-env", 0}}));
+    install(legacy, traffic_route("tr-a", k_svc, {{"vm-env", 0}, {"kube-env", 100}}));
+    install(legacy, traffic_route("tr-b", k_svc, {{"vm-env", 90}, {"kube-env", 10}}));  // an update keeps its age
+    legacy.run_tick();
+    CHECK(legacy.policy_in_effect(k_svc).name == "tr-a");
+    CHECK(legacy.weight_percent(k_svc, "kube-env") == doctest::Approx(100));
+  }
+
   TEST_CASE("a route to two MeshServices splits between subsets registered under their own names") {
     Simulation sim(scenario_from(R"(
 service: api_default_svc_5000
