@@ -356,7 +356,9 @@ TEST_SUITE("integration::secrets") {
     cli.env.erase("MESHMOVE_PROMETHEUS_URL");
     cli.env["MESHMOVE_CONTROL_PLANE_URL"] = "https://token-only@127.0.0.1:1/";
     runs.emplace_back("plan env", cli.meshmove({"plan", plan.string()}));
-    for (const auto& [what, r] : runs) {
+    for (const auto& run_result : runs) {
+      const std::string& what = run_result.first;
+      const RunResult& r = run_result.second;
       INFO(what << "\n" << r.out << r.err);
       CHECK(r.exit_code == 2);
       CHECK(r.err.find("credentials in the URL are refused") != std::string::npos);
@@ -381,7 +383,9 @@ TEST_SUITE("integration::secrets") {
     runs.emplace_back("plan", cli.meshmove({"-vv", "--log-format", "json", "plan", plan.string()}));
     int debug = 0;
     int lines = 0;
-    for (const auto& [what, r] : runs) {
+    for (const auto& run_result : runs) {
+      const std::string& what = run_result.first;
+      const RunResult& r = run_result.second;
       std::istringstream in(r.err);
       for (std::string line; std::getline(in, line);) {
         INFO(what << ": " << line);
