@@ -112,12 +112,6 @@ class CurlTransport final : public HttpTransport {
   CurlTransport(TransportConfig config, planner::Clock& clock)
       : m_config(std::move(config)), m_clock(clock), m_rng(std::random_device{}()) {
     global_init();
-    // Whoever built the config, what this transport sends as credentials is never printed or stored.
-    register_secret(m_config.bearer_token);
-    if (m_config.basic_auth) {
-      register_secret(m_config.basic_auth->second);
-      register_secret(base64(m_config.basic_auth->first + ":" + m_config.basic_auth->second));
-    }
   }
 
   planner::Result<HttpResponse> send(const HttpRequest& request) override {
@@ -283,6 +277,12 @@ class CurlTransport final : public HttpTransport {
 }  // namespace
 
 std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, planner::Clock& clock) {
+  // Whoever built the config, what this transport sends as credentials is never printed or stored.
+  register_secret(config.bearer_token);
+  if (config.basic_auth) {
+    register_secret(config.basic_auth->second);
+    register_secret(base64(config.basic_auth->first + ":" + config.basic_auth->second));
+  }
   return std::make_unique<CurlTransport>(std::move(config), clock);
 }
 
