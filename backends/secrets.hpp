@@ -27,8 +27,9 @@ class SecretRedactor {
  public:
   // Remembers `secret` (ignored when empty).
   void add(const std::string& secret);
-  // Remembers a secret URL (a webhook): the URL, everything after its host, and each path segment or
-  // query value of 16 characters or more (a token a receiver may quote on its own).
+  // Remembers a secret URL (a webhook): the URL, and everything after its host and each path segment or
+  // query value when 16 characters or more (a token a receiver may quote on its own; a short path such
+  // as "/hook" would redact ordinary words).
   void add_url(const std::string& url);
   // `text` with every remembered secret and every pattern above replaced by "[REDACTED]".
   [[nodiscard]] std::string redact(std::string_view text) const;
