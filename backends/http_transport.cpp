@@ -1,6 +1,9 @@
 #include "backends/http_transport.hpp"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +17,7 @@
 #include <random>
 #include <sstream>
 
+#include "backends/secrets.hpp"
 #include "meshmove/version.hpp"
 
 namespace meshmove::backends {
@@ -137,11 +141,32 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// The start of a response body for a message, with any secret the server echoed redacted.
 std::string summarize_body(const std::string& body) {
-  std::string s = body.substr(0, 300);
+  std::string s = redact_secrets(body.substr(0, 300));
   std::replace(s.begin(), s.end(), '\n', ' ');
   if (body.size() > 300) s += "...";
   return s;
+}
+
+bool has_control_char(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  });
+}
+
+// "user:password" in base64, as an Authorization: Basic header carries it (a server may echo it).
+std::string base64(const std::string& in) {
+  static const char* k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    unsigned v = 0;
+    for (std::size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0U);
+    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? k_alphabet[(v >> (18 - 6 * k)) & 0x3f] : '=';
+  }
+  return out;
 }
 
 class CurlTransport final : public HttpTransport {
@@ -214,6 +239,18 @@ class CurlTransport final : public HttpTransport {
       curl_easy_setopt(h, CURLOPT_PASSWORD, m_config.basic_auth->second.c_str());
     }
 
+    // A CR or LF in a header value would inject headers: refused (the wiring refuses such tokens first).
+    if (has_control_char(m_config.bearer_token)) {
+      return make_error(ErrorKind::Config, request.method + " " + shown +
+                                               ": the bearer token holds a control character (the value is not shown)");
+    }
+    for (const auto& [name, value] : request.headers) {
+      if (has_control_char(name) || has_control_char(value)) {
+        return make_error(ErrorKind::Config, request.method + " " + shown + ": the header " +
+                                                 (has_control_char(name) ? std::string("name") : name) +
+                                                 " holds a control character");
+      }
+    }
     curl_slist* headers = nullptr;
     const auto add = [&headers](const std::string& line) { headers = curl_slist_append(headers, line.c_str()); };
     add("Accept: application/json");
@@ -253,6 +290,7 @@ class CurlTransport final : public HttpTransport {
           detail.replace(p, request.url.size(), request.display_url);
         }
       }
+      detail = redact_secrets(detail);
       log(request.method + " " + shown + " -> " + detail + " in " + std::to_string(ms) + " ms");
       const bool tls = code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
                        code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM ||
@@ -415,21 +453,87 @@ planner::Result<HttpResponse> send_with_retries(const HttpRequest& request, cons
 }
 
 std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, planner::Clock& clock) {
+  // Whoever built the config, what this transport sends as credentials is never printed or stored.
+  register_secret(config.bearer_token);
+  if (config.basic_auth) {
+    register_secret(config.basic_auth->second);
+    register_secret(base64(config.basic_auth->first + ":" + config.basic_auth->second));
+  }
   return std::make_unique<CurlTransport>(std::move(config), clock);
 }
 
-planner::Result<std::string> read_secret_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+planner::Result<std::string> read_secret_file(const std::string& path,
+                                              const std::function<void(const std::string&)>& warn) {
+  constexpr std::size_t k_cap = 64 * 1024;
+  // O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
     return make_error(ErrorKind::Config, "cannot read the secret file " + path + ": " + std::strerror(errno));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  if (s.size() > 64 * 1024) return make_error(ErrorKind::Config, "the secret file " + path + " is larger than 64 KiB");
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.empty()) return make_error(ErrorKind::Config, "the secret file " + path + " is empty");
-  return s;
+  const auto close_fd = [fd] { ::close(fd); };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    close_fd();
+    return make_error(ErrorKind::Config, "cannot read the secret file " + path + ": " + std::strerror(err));
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  std::string refused;
+  if (!S_ISREG(st.st_mode)) {
+    refused = "the secret file " + path + " is not a regular file (a directory, device, FIFO or socket): name the "
+              "file that holds the secret";
+  } else if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    refused = "the secret file " + path + " is owned by uid " + std::to_string(st.st_uid) +
+              ", neither the user meshmove runs as (uid " + std::to_string(::geteuid()) +
+              ") nor root, who could change it: chown " + std::to_string(::geteuid()) + " " + path +
+              ", or use a file of your own";
+  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    refused = "the secret file " + path + " is writable by " +
+              ((st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group") + " (mode " + mode +
+              "), who could replace the secret: chmod 600 " + path;
+  } else if (st.st_size > static_cast<off_t>(k_cap)) {
+    refused = "the secret file " + path + " is larger than 64 KiB; it must hold one token, password or URL";
+  }
+  if (!refused.empty()) {
+    close_fd();
+    return make_error(ErrorKind::Config, refused);
+  }
+  std::string s;
+  char buf[4096];
+  while (s.size() <= k_cap) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close_fd();
+      return make_error(ErrorKind::Config, "cannot read the secret file " + path + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<std::size_t>(n));
+  }
+  close_fd();
+  if (s.size() > k_cap) {
+    return make_error(ErrorKind::Config,
+                      "the secret file " + path + " is larger than 64 KiB; it must hold one token, password or URL");
+  }
+  auto value = single_line_secret(std::move(s), "the secret file " + path);
+  if (!value.ok()) return value;
+  if (value->rfind("http://", 0) == 0 || value->rfind("https://", 0) == 0) {
+    register_secret_url(*value);
+  } else {
+    register_secret(*value);
+  }
+  if (warn && st.st_uid == ::geteuid() && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    warn("the secret file " + path + " is readable by " + ((st.st_mode & S_IROTH) != 0 ? "everyone" : "its group") +
+         " (mode " + mode + "): chmod 600 " + path + " (on a Kubernetes Secret volume: defaultMode: 0400)");
+  } else if (warn && st.st_uid != ::geteuid() && (st.st_mode & S_IROTH) != 0) {
+    // Root's file, read by another user: through its group at best.
+    warn("the secret file " + path + " is readable by everyone (mode " + mode + "): chmod 640 " + path +
+         " and give it a group of the user meshmove runs as (on a Kubernetes Secret volume: defaultMode: 0440 and "
+         "the pod's fsGroup)");
+  }
+  return value;
 }
 
 std::string url_encode(const std::string& value) {

@@ -117,8 +117,14 @@ std::string redact_location(const std::string& location);
 // The libcurl transport. `clock` paces the backoff (a fake clock makes retries instant in tests).
 std::unique_ptr<HttpTransport> make_curl_transport(TransportConfig config, planner::Clock& clock);
 
-// Reads a secret from a file (trailing newlines removed). Errors name the file, never the content.
-planner::Result<std::string> read_secret_file(const std::string& path);
+// Reads a secret (token, password, webhook URL) from a file. After following symlinks (Kubernetes Secret
+// volumes are `token -> ..data/token`) it must be a regular file of at most 64 KiB, owned by the user
+// meshmove runs as or by root, and writable by nobody else; the content is one line (a trailing newline is
+// removed; CR, LF and other control characters are refused: see single_line_secret). A file readable by
+// its group or others is used, and `warn` (when set) gets a warning naming the fix. The value is
+// registered with process_secrets(). Errors (Config) name the file and the fix, never the content.
+planner::Result<std::string> read_secret_file(const std::string& path,
+                                              const std::function<void(const std::string&)>& warn = {});
 
 // Percent-encodes everything but RFC 3986 unreserved characters (for a URL path segment, a query value
 // or an application/x-www-form-urlencoded value).

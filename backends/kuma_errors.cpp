@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/secrets.hpp"
+
 namespace meshmove::backends {
 
 planner::Error kuma_error(const HttpResponse& response, const std::string& what, const planner::Plan& plan) {
@@ -30,7 +32,11 @@ planner::Error kuma_error(const HttpResponse& response, const std::string& what,
     detail = response.body.substr(0, 200);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
   }
-  const std::string head = what + " -> HTTP " + std::to_string(response.status) + (detail.empty() ? "" : ": " + detail);
+  // A control plane may quote the request (its Authorization header) in the body: redacted here, so that
+  // no message carries it.
+  fields = redact_secrets(fields);
+  const std::string head =
+      redact_secrets(what + " -> HTTP " + std::to_string(response.status) + (detail.empty() ? "" : ": " + detail));
   switch (response.status) {
     case 400:
       return planner::make_error(ErrorKind::Rejected, head + fields, 400);

@@ -15,6 +15,7 @@
 #include "metrics/telemetry.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/output.hpp"
+#include "cli/wiring.hpp"
 #include "meshmove/version.hpp"
 #include "planner/diagnostic.hpp"
 #include "planner/did_you_mean.hpp"
@@ -42,10 +43,12 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_flag("--no-color", [&g](std::int64_t) { g.color = false; }, "No colours (also when NO_COLOR is set)");
   app.add_option("--prometheus-url", g.prometheus_url, "Override gates.prometheus.url of every plan")
       ->envname("MESHMOVE_PROMETHEUS_URL")
-      ->option_text("URL");
+      ->option_text("URL")
+      ->check([](const std::string& url) { return url_override_problem(url); });
   app.add_option("--control-plane-url", g.control_plane_url, "Override controlPlane.url of every plan")
       ->envname("MESHMOVE_CONTROL_PLANE_URL")
-      ->option_text("URL");
+      ->option_text("URL")
+      ->check([](const std::string& url) { return url_override_problem(url); });
   app.add_option("--metrics-file", g.metrics_file,
                  "When the command exits, write meshmove's own metrics to FILE (atomic replace; for the node "
                  "exporter's textfile collector)")

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/plan_loader.hpp"
+#include "cli/redacting_ports.hpp"
 #include "cli/reporters.hpp"
 #include "cli/signals.hpp"
 #include "cli/system_clock.hpp"
@@ -186,7 +187,10 @@ int cmd_apply(Output& out, const ApplyOptions& options) {
   engine_options.rollback_on_interrupt = options.rollback_on_interrupt && !simulate;
   engine_options.stop = &stop_requested();
   engine_options.rollback_deadline = *rollback_deadline;
-  planner::Engine engine(store, clock, reporter, notifier, engine_options);
+  // Secrets a server echoed never reach a reporter or a webhook (the store is redacting already).
+  RedactingReporter redacting_reporter(reporter);
+  RedactingNotifier redacting_notifier(notifier);
+  planner::Engine engine(store, clock, redacting_reporter, redacting_notifier, engine_options);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     planner::ControlPlane* cp = wired[i].simulated ? static_cast<planner::ControlPlane*>(wired[i].simulated.get())
                                                    : wired[i].cp.control_plane.get();

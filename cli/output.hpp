@@ -1,6 +1,9 @@
 #pragma once
 // Where meshmove writes: results to stdout (text or JSON), diagnostics and logs to stderr.
-// Secrets registered with add_secret() are replaced by "[REDACTED]" in everything written here.
+// Secrets (registered with add_secret() or anywhere else with backends::register_secret) are replaced
+// by "[REDACTED]" in everything written here. With --log-format json, every line written to stderr
+// (logs, warnings, errors, diagnostics) is one JSON object: {"event": "log", "level": "debug" | "info" |
+// "warning" | "error" | "diagnostic", "message": "..."}.
 #include <iosfwd>
 #include <mutex>
 #include <string>
@@ -33,7 +36,8 @@ class Output {
   // Logs (stderr) shown at verbosity >= level.
   void log(int level, std::string_view text);
 
-  // Never print `secret` (tokens, passwords, webhook URLs); empty strings are ignored.
+  // Never print `secret` (tokens, passwords, webhook URLs) nor store it anywhere (process-wide: see
+  // backends/secrets.hpp); empty strings are ignored.
   void add_secret(const std::string& secret);
   [[nodiscard]] std::string redact(std::string_view text) const;
 
@@ -50,10 +54,11 @@ class Output {
 
  private:
   void write(std::ostream& s, std::string_view text);
+  [[nodiscard]] bool json_logs() const;
+  void write_json_log(std::ostream& s, std::string_view level, std::string_view text);
   const GlobalOptions& m_options;
   std::ostream& m_out;
   std::ostream& m_err;
-  std::vector<std::string> m_secrets;
   metrics::Telemetry* m_telemetry = nullptr;
   backends::WebhookNotifier* m_notifier = nullptr;
   mutable std::mutex m_mutex;

@@ -5,8 +5,10 @@
 #include "backends/etcd_state_store.hpp"
 #include "backends/file_state_store.hpp"
 #include "backends/kuma_control_plane.hpp"
+#include "backends/secrets.hpp"
 #include "backends/webhook_notifier.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/redacting_ports.hpp"
 #include "metrics/telemetry.hpp"
 #include "planner/time_format.hpp"
 
@@ -14,13 +16,16 @@ namespace meshmove::cli {
 namespace {
 
 // The bearer token from the environment variable, else from the plan's token file ("" when neither is
-// set); registered as a secret so that Output never prints it.
+// set), checked to be one line (a file also for its type, owner and mode; read_secret_file) and
+// registered as a secret so that nothing meshmove writes carries it.
 planner::Result<std::string> read_token(const char* env_name, const std::string& file, Output& out) {
   std::string token;
   if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
-    token = env;
+    auto checked = backends::single_line_secret(env, env_name);
+    if (!checked.ok()) return checked.error();
+    token = *checked;
   } else if (!file.empty()) {
-    auto from_file = backends::read_secret_file(file);
+    auto from_file = backends::read_secret_file(file, [&out](const std::string& w) { out.warning(w); });
     if (!from_file.ok()) return from_file.error();
     token = *from_file;
   }
@@ -51,6 +56,7 @@ class UnusableStateStore final : public planner::StateStore {
 
 planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Plan& plan, Output& out,
                                                                planner::Clock& clock, const std::atomic<bool>* stop) {
+  register_plan_secrets(plan);
   const auto& cp = plan.control_plane;
   backends::TransportConfig config;
   config.request_timeout = cp.timeout;
@@ -79,6 +85,7 @@ planner::Result<ControlPlaneConnection> connect_control_plane(const planner::Pla
 planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& plan, Output& out, planner::Clock& clock,
                                                          planner::Duration retry_budget,
                                                          const std::atomic<bool>* stop) {
+  register_plan_secrets(plan);
   const auto& p = plan.gates.prometheus;
   backends::TransportConfig config;
   config.request_timeout = p.timeout;
@@ -92,7 +99,8 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
   if (!token.ok()) return token.error();
   config.bearer_token = *token;
   if (p.basic_auth) {
-    auto password = backends::read_secret_file(p.basic_auth->password_file);
+    auto password =
+        backends::read_secret_file(p.basic_auth->password_file, [&out](const std::string& w) { out.warning(w); });
     if (!password.ok()) return password.error();
     out.add_secret(*password);
     config.basic_auth = std::make_pair(p.basic_auth->username, *password);
@@ -109,18 +117,22 @@ planner::Result<PrometheusConnection> connect_prometheus(const planner::Plan& pl
 }
 
 std::unique_ptr<planner::StateStore> open_state_store(const GlobalOptions& options, planner::Clock& clock) {
+  // Whatever the store, what it keeps (state, journal, requests) is redacted on the way in and out.
   if (!options.state_url.empty()) {
     auto etcd = backends::make_etcd_state_store(options.state_url, clock);
-    if (etcd.ok()) return std::move(etcd).value();
+    if (etcd.ok()) return std::make_unique<RedactingStateStore>(std::move(etcd).value());
     return std::make_unique<UnusableStateStore>(etcd.error());
   }
   const std::string dir = options.state_dir.empty() ? backends::default_state_directory() : options.state_dir;
-  return backends::make_file_state_store({dir, {}}, clock);
+  return std::make_unique<RedactingStateStore>(backends::make_file_state_store({dir, {}}, clock));
 }
 
 void report_event(Output& out, const planner::Plan& plan, const planner::EngineEvent& event) {
-  if (auto* t = out.telemetry()) t->report(plan, event);
-  if (auto* n = out.notifier()) n->notify(plan, event);
+  register_plan_secrets(plan);
+  planner::MigrationState state;
+  const planner::EngineEvent clean = redacted(event, state);
+  if (auto* t = out.telemetry()) t->report(plan, clean);
+  if (auto* n = out.notifier()) n->notify(plan, clean);
 }
 
 int hand_to_runner(Output& out, planner::StateStore& store, const std::string& migration, planner::Clock& clock,
@@ -145,6 +157,19 @@ int hand_to_runner(Output& out, planner::StateStore& store, const std::string& m
   out.warning(migration + ": asked the running meshmove to " + action + " (" + locked.message +
               "); it has not confirmed within 30s; check with meshmove status");
   return to_int(ExitCode::InProgress);
+}
+
+std::string url_override_problem(const std::string& url) {
+  // As planner/plan_checks.cpp checks controlPlane.url, but credentials first: never echo them.
+  const auto at = url.find('@');
+  const auto slashes = url.find("//");
+  if (at != std::string::npos && at < url.find('/', slashes == std::string::npos ? 0 : slashes + 2)) {
+    return "credentials in the URL are refused (they would be logged); use tokenFile or basicAuth";
+  }
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return "'" + url + "' is not an http:// or https:// URL";
+  }
+  return "";
 }
 
 int exit_code_for(const planner::Error& error) {

@@ -58,6 +58,11 @@ int hand_to_runner(Output& out, planner::StateStore& store, const std::string& m
                    const std::string& action, const std::string& reason, const std::string& by,
                    const planner::Error& locked, planner::Phase expected);
 
+// Why a --prometheus-url or --control-plane-url value (or MESHMOVE_PROMETHEUS_URL,
+// MESHMOVE_CONTROL_PLANE_URL) is refused: what the plan check refuses for gates.prometheus.url and
+// controlPlane.url, with the same message; "" when it is fine. A URL with credentials is never quoted.
+std::string url_override_problem(const std::string& url);
+
 // The exit code for an error of the outside world (exit_code.hpp).
 int exit_code_for(const planner::Error& error);
 

@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "backends/secrets.hpp"
+
 namespace meshmove::metrics {
 namespace {
 
@@ -35,7 +37,7 @@ planner::Result<PromResult> parse_query_response(int http_status, const std::str
   try {
     j = json::parse(body);
   } catch (const json::exception&) {
-    const std::string start = body.substr(0, 120);
+    const std::string start = backends::redact_secrets(body.substr(0, 120));
     if (http_status >= 500) {
       return make_error(ErrorKind::Unavailable, "Prometheus answered HTTP " + std::to_string(http_status) + ": " + start,
                         http_status);
@@ -49,7 +51,7 @@ planner::Result<PromResult> parse_query_response(int http_status, const std::str
   }
   if (j["status"] != "success") {
     const std::string type = j.value("errorType", "error");
-    const std::string message = j.value("error", "(no message)");
+    const std::string message = backends::redact_secrets(j.value("error", "(no message)"));  // may echo the token
     const ErrorKind kind = http_status >= 500 || type == "timeout" || type == "unavailable" ? ErrorKind::Unavailable
                                                                                             : ErrorKind::Rejected;
     return make_error(kind, "Prometheus: " + type + ": " + message, http_status);
