@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <string>
 
 namespace meshmove::metrics {
@@ -19,6 +20,13 @@ std::string spell(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+// {a="1",b="2"}, for messages (values cut at 40 characters).
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=\"" + v.substr(0, 40) + "\"";
+  return "{" + out + "}";
 }
 
 planner::Error refused(std::string message) { return make_error(ErrorKind::Invalid, std::move(message)); }
@@ -54,6 +62,11 @@ planner::Result<std::optional<double>> read_count(const PromResult& answer, std:
     return refused(std::string(what) + ": " + std::to_string(answer.samples.size()) +
                    " samples where meshmove's sum(...) returns one; this is not the answer to its query");
   }
+  // sum(...) without `by` keeps no label (Thanos and Mimir drop their external labels too).
+  if (!answer.samples.front().labels.empty()) {
+    return refused(std::string(what) + ": a sample labelled " + labels_text(answer.samples.front().labels) +
+                   " where meshmove's sum(...) returns one without labels; this is not the answer to its query");
+  }
   const double v = answer.samples.front().value;
   if (auto e = not_finite(v, what)) return *e;
   if (v < 0) return refused(std::string(what) + " is " + spell(v) + ": a count of requests is never negative");
@@ -69,6 +82,10 @@ planner::Result<Buckets> read_buckets(const PromResult& answer) {
   for (const auto& s : answer.samples) {
     const auto it = s.labels.find("le");
     if (it == s.labels.end()) return refused("the latency histogram has a sample without an le label");
+    if (s.labels.size() > 1) {
+      return refused("the latency histogram has a sample labelled " + labels_text(s.labels) +
+                     " where sum by (le) keeps only le; this is not the answer to its query");
+    }
     double le = 0;
     if (it->second == "+Inf") {
       le = std::numeric_limits<double>::infinity();

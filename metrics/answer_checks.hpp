@@ -15,13 +15,13 @@ namespace meshmove::metrics {
 
 // A count from one of meshmove's own `sum(increase(...))` queries. `what` names it in messages ("the 5xx
 // count"). Refused: warnings (partial data), a result type other than an instant vector, more than one
-// sample (the aggregate returns one: anything else is not the answer to this query), NaN, +-Inf or a
-// negative value. nullopt for an empty vector.
+// sample or a sample with labels (the aggregate returns one without labels: anything else is not the
+// answer to this query), NaN, +-Inf or a negative value. nullopt for an empty vector.
 planner::Result<std::optional<double>> read_count(const PromResult& answer, std::string_view what);
 
 // The buckets of meshmove's `sum by (le) (increase(..._bucket...))`: (le in milliseconds, count).
-// Refused: warnings, a result type other than an instant vector, a sample without a readable `le`, two
-// samples with one `le`, NaN, +-Inf or negative counts, buckets without the +Inf one (the total comes
+// Refused: warnings, a result type other than an instant vector, a sample without a readable `le` or with
+// other labels, two samples with one `le`, NaN, +-Inf or negative counts, buckets without the +Inf one (the total comes
 // from it) and counts that decrease as `le` grows by more than rounding. Empty for an empty vector.
 planner::Result<Buckets> read_buckets(const PromResult& answer);
 

@@ -139,7 +139,11 @@ planner::Result<ParsedQuery> parse_query(const std::string& q) {
   ParsedQuery out;
   bool by_le = false, rate = false;
   std::size_t pos = 0;
-  if (q.rfind("histogram_quantile(", 0) == 0) {
+  bool series = false;  // count(METRIC{...}): does the set have series (meshmove's pre-flight)
+  if (q.rfind("count(", 0) == 0) {
+    series = true;
+    pos = std::string_view("count(").size();
+  } else if (q.rfind("histogram_quantile(", 0) == 0) {
     pos = std::string_view("histogram_quantile(").size();
     char* end = nullptr;
     out.quantile = std::strtod(q.c_str() + pos, &end);
@@ -149,7 +153,9 @@ planner::Result<ParsedQuery> parse_query(const std::string& q) {
     pos += 2;
     out.what = ParsedQuery::What::Quantile;
   }
-  if (q.compare(pos, 12, "sum by (le) ") == 0) {
+  if (series) {
+    // an instant selector follows
+  } else if (q.compare(pos, 12, "sum by (le) ") == 0) {
     by_le = true;
     pos += 12;
     if (q.compare(pos, 1, "(") != 0) return make_error(ErrorKind::Rejected, "expected ( after sum by (le)");
@@ -159,7 +165,9 @@ planner::Result<ParsedQuery> parse_query(const std::string& q) {
   } else {
     return make_error(ErrorKind::Rejected, "unsupported query: " + q);
   }
-  if (q.compare(pos, 9, "increase(") == 0) {
+  if (series) {
+    // no function
+  } else if (q.compare(pos, 9, "increase(") == 0) {
     pos += 9;
   } else if (q.compare(pos, 5, "rate(") == 0) {
     pos += 5;
@@ -173,12 +181,16 @@ planner::Result<ParsedQuery> parse_query(const std::string& q) {
   pos = brace + 1;
   const auto matchers = parse_matchers(q, pos);
   if (!matchers) return make_error(ErrorKind::Rejected, "malformed label matchers: " + q);
-  if (pos >= q.size() || q[pos] != '[') return make_error(ErrorKind::Rejected, "expected a range: " + q);
-  const std::size_t close = q.find(']', pos);
-  if (close == std::string::npos) return make_error(ErrorKind::Rejected, "unterminated range: " + q);
-  const auto range = planner::parse_duration(std::string_view(q).substr(pos + 1, close - pos - 1));
-  if (!range || range->count() <= 0) return make_error(ErrorKind::Rejected, "bad range: " + q);
-  out.range = *range;
+  if (series) {
+    out.range = std::chrono::minutes(5);  // Prometheus's lookback for an instant selector
+  } else {
+    if (pos >= q.size() || q[pos] != '[') return make_error(ErrorKind::Rejected, "expected a range: " + q);
+    const std::size_t close = q.find(']', pos);
+    if (close == std::string::npos) return make_error(ErrorKind::Rejected, "unterminated range: " + q);
+    const auto range = planner::parse_duration(std::string_view(q).substr(pos + 1, close - pos - 1));
+    if (!range || range->count() <= 0) return make_error(ErrorKind::Rejected, "bad range: " + q);
+    out.range = *range;
+  }
 
   bool five_xx = false;
   for (const auto& m : *matchers) {
@@ -203,7 +215,12 @@ planner::Result<ParsedQuery> parse_query(const std::string& q) {
   if (out.service.empty() || out.subset.empty()) {
     return make_error(ErrorKind::Rejected, "the query selects no service and set: " + q);
   }
-  if (metric == k_requests && !by_le && !rate && out.what != ParsedQuery::What::Quantile) {
+  if (series) {
+    if (metric != k_classes && metric != k_requests && metric != k_buckets) {
+      return make_error(ErrorKind::Rejected, "unsupported metric: " + q);
+    }
+    out.what = ParsedQuery::What::Series;
+  } else if (metric == k_requests && !by_le && !rate && out.what != ParsedQuery::What::Quantile) {
     out.what = ParsedQuery::What::Requests;
   } else if (metric == k_classes && !by_le && !rate && out.what != ParsedQuery::What::Quantile) {
     out.what = five_xx ? ParsedQuery::What::Errors : ParsedQuery::What::Responses;
@@ -254,6 +271,9 @@ planner::Result<backends::HttpResponse> FakePrometheus::send(const backends::Htt
           if (!result.empty()) result += ',';
           result += sample_json("\"le\":\"" + number(le) + "\"", time_text, n);
         }
+        break;
+      case ParsedQuery::What::Series:
+        result = sample_json("", time_text, 1);
         break;
       case ParsedQuery::What::Quantile: {
         const auto v = metrics::bucket_quantile(inc->buckets, q.quantile);

@@ -9,6 +9,7 @@
 //   sum(increase(M{SEL}[W]))                       M: envoy_cluster_upstream_rq_total, _rq_xx
 //   sum by (le) (increase(envoy_cluster_upstream_rq_time_bucket{SEL}[W]))
 //   histogram_quantile(Q, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{SEL}[W])))
+//   count(M{SEL})                                  the pre-flight's "do the set's series exist"
 // SEL: mesh="...", kuma_io_services=~".*,SERVICE,.*", <tag label>="SUBSET",
 // envoy_cluster_name=~"localhost_.*", and envoy_response_code_class="5" for errors.
 #include <cstdint>
@@ -34,7 +35,7 @@ class SeriesSource {
 
 // One query of a known shape.
 struct ParsedQuery {
-  enum class What { Requests, Errors, Responses, Buckets, Quantile };
+  enum class What { Requests, Errors, Responses, Buckets, Quantile, Series };
   What what = What::Requests;
   std::string mesh;
   std::string service;

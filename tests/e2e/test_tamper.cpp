@@ -136,7 +136,7 @@ std::vector<Shape> shapes() {
            a["data"]["result"].push_back({{"metric", {{"x", "y"}}}, {"value", {1.0, "1000000"}}});
          }
        },
-       "2 samples"},
+       "not the answer to its query"},
       {"a partial answer without the 5xx series", k_errors,
        [](const std::string& q, json& a) {
          if (!gate_query(q, k_5xx)) return;

@@ -184,6 +184,12 @@ std::vector<Shape> shapes() {
       {"total +Inf", k_errors, on(Asked::Total, value("+Inf")), Verdict::Error, "the response count is +Inf"},
       {"total negative", k_errors, on(Asked::Total, value("-1000")), Verdict::Error, "never negative"},
       {"total with a bogus million", k_errors, on(Asked::Total, extra("1000000")), Verdict::Error, "2 samples"},
+      {"an empty total replaced by a labelled bogus million", k_errors, on(Asked::Total, [](json& j) {
+         j["data"]["result"] = json::array({sample({{"x", "y"}}, "1000000")});
+       }),
+       Verdict::Error, "a sample labelled {x=\"y\"}"},
+      {"5xx with a label", k_errors, on(Asked::Bad, [](json& j) { j["data"]["result"][0]["metric"] = {{"pod", "a"}}; }),
+       Verdict::Error, "without labels"},
       {"total partial", k_errors, on(Asked::Total, warn(false)), Verdict::Error, "may be incomplete"},
       {"5xx without any response", k_errors, on(Asked::Total, empty()), Verdict::Error, "the answers disagree"},
       // No data stays no data.
@@ -214,6 +220,10 @@ std::vector<Shape> shapes() {
          j["data"]["result"].push_back(sample(json::object(), "10"));
        }),
        Verdict::Error, "without an le label"},
+      {"a bucket with another label", k_slow, on(Asked::Buckets, [](json& j) {
+         j["data"]["result"][0]["metric"]["pod"] = "a";
+       }),
+       Verdict::Error, "keeps only le"},
       {"histogram partial", k_latency, on(Asked::Buckets, warn(false)), Verdict::Error, "may be incomplete"},
       {"histogram as a scalar", k_slow,
        on(Asked::Buckets,
