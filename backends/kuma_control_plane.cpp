@@ -25,6 +25,9 @@ std::optional<int> step_from_label(const std::string& label) {
   return std::stoi(label) - 1;
 }
 
+// A step index for people: "pinned to the from set" for -1, else "step N" (1-based, as the label).
+std::string step_words(int step) { return step < 0 ? "pinned to the from set" : "step " + std::to_string(step + 1); }
+
 // Integer weights for Kuma: percentages when both are whole percents, else basis points.
 std::pair<long, long> kuma_weights(int to_weight) {
   const int from_weight = planner::k_full_weight - to_weight;
@@ -88,10 +91,10 @@ class KumaControlPlane final : public planner::ControlPlane {
     if (!back.ok()) return back.error();
     if (back->to_weight != w.to_weight || back->owner != w.migration || back->step != w.step) {
       return make_error(ErrorKind::Conflict,
-                        "wrote " + planner::format_weight(w.to_weight) + "% to the to set at step " +
-                            std::to_string(w.step) + ", but read back " +
+                        "wrote " + planner::format_weight(w.to_weight) + "% to the to set (" + step_words(w.step) +
+                            "), but read back " +
                             (back->to_weight ? planner::format_weight(*back->to_weight) + "%" : std::string("no split")) +
-                            " (owner '" + back->owner + "', step " + (back->step ? std::to_string(*back->step) : "none") +
+                            " (owner '" + back->owner + "', " + (back->step ? step_words(*back->step) : std::string("no step label")) +
                             "); another writer changed the policy at the same time");
     }
     return back;

@@ -74,7 +74,8 @@ int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& opt
       std::ostringstream w;
       w.precision(3);
       w << "no policy routes " << plan.service << " today, so Kuma splits its traffic by instance count (about "
-        << share << "% to " << plan.to << "); the first step pins 100% to " << plan.from;
+        << share << "% to " << plan.to << "); apply first pins 100% to " << plan.from
+        << ", in a change window like every other write";
       warnings.push_back(w.str());
     }
   }
@@ -143,7 +144,11 @@ int describe_live(Output& out, const planner::Plan& plan, const PlanOptions& opt
       << (live->to_weight ? planner::format_weight(planner::k_full_weight - *live->to_weight) + "% to " + plan.from +
                                 ", " + planner::format_weight(*live->to_weight) + "% to " + plan.to
                           : std::string("no split of the two sets"))
-      << (live->step ? ", step label " + std::to_string(*live->step) : "") << "\n";
+      << (live->step ? (*live->step < 0 ? std::string(", pinned to ") + plan.from
+                                        : ", at step " + std::to_string(*live->step + 1) + " of " +
+                                              std::to_string(plan.steps.size()))
+                     : "")
+      << "\n";
   } else {
     o << "  now: no policy of that name\n";
   }
