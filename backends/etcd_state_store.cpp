@@ -97,7 +97,7 @@ class EtcdStateStore final : public planner::StateStore {
       : m_url(std::move(url)),
         m_clock(clock),
         m_options(std::move(options)),
-        m_transport(make_curl_transport(m_options.transport, clock)),
+        m_transport(new_transport(m_options.transport)),
         m_gateway(m_url.endpoint, m_url.shown, *m_transport) {}
 
   planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string& migration) override {
@@ -134,7 +134,7 @@ class EtcdStateStore final : public planner::StateStore {
             etcd_number(answer->value("header", nlohmann::json::object()), "revision");
         try {
           auto held = std::make_unique<EtcdLock>(
-              make_curl_transport(lock_transport_config(granted_ttl), m_clock), m_url, migration, lease,
+              new_transport(lock_transport_config(granted_ttl)), m_url, migration, lease,
               std::chrono::duration_cast<std::chrono::milliseconds>(granted_ttl) / 3);
           m_held[migration] = HeldLock{held->token(), created};
           return std::unique_ptr<planner::StateLock>(std::move(held));
@@ -346,6 +346,10 @@ class EtcdStateStore final : public planner::StateStore {
     std::weak_ptr<const bool> alive;   // expired once the lock object is gone
     std::int64_t create_revision = 0;  // of the lock key this store created
   };
+
+  [[nodiscard]] std::unique_ptr<HttpTransport> new_transport(const TransportConfig& config) const {
+    return m_options.make_transport ? m_options.make_transport(config) : make_curl_transport(config, m_clock);
+  }
 
   [[nodiscard]] std::string key_of(const std::string& migration, const std::string& leaf) const {
     return m_url.prefix + "/" + migration + "/" + leaf;
