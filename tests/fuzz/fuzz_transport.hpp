@@ -6,7 +6,7 @@
 // answer answers every request. An answer starting with three digits and a space or newline ("503 ...")
 // has that HTTP status, else 200. Like the real transport (backends/http_transport.hpp), statuses 429
 // and 5xx come back as Error Unavailable (retries exhausted) and status 000 as a connection failure;
-// every other status is returned with its body.
+// every other status is returned with its body. After 32 requests every request fails (Unavailable).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,6 +51,12 @@ class FuzzTransport final : public backends::HttpTransport {
 
   planner::Result<backends::HttpResponse> send(const backends::HttpRequest& request) override {
     if (request.url.empty()) __builtin_trap();  // every caller sends somewhere
+    // A budget per transport keeps each input fast (meshmove's own bounds, such as 100 pages of
+    // dataplanes or 64 journal appends, would repeat the same answers); past it the server is gone.
+    if (m_sent >= k_budget) {
+      return planner::make_error(planner::ErrorKind::Unavailable, request.method + " " + request.url +
+                                                                      ": connection refused (fuzz budget spent)");
+    }
     const FuzzAnswer& a = m_answers[m_sent++ % m_answers.size()];
     if (a.status == 0) {
       return planner::make_error(planner::ErrorKind::Unavailable, request.method + " " + request.url +
@@ -70,6 +76,7 @@ class FuzzTransport final : public backends::HttpTransport {
   }
 
   [[nodiscard]] std::size_t sent() const { return m_sent; }
+  static constexpr std::size_t k_budget = 32;
 
  private:
   const std::vector<FuzzAnswer>& m_answers;
