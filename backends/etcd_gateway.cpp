@@ -172,8 +172,14 @@ planner::Result<std::vector<EtcdKeyValue>> etcd_key_values(const nlohmann::json&
     if (!kv.is_object())
       return make_error(ErrorKind::Invalid, "etcd answered a key-value that is not an object");
     EtcdKeyValue e;
-    auto key = base64_decode(kv.value("key", ""));
-    auto value = base64_decode(kv.value("value", ""));
+    const auto text = [&kv](const char* name) {  // absent: "" (the gateway omits empty values)
+      const auto f = kv.find(name);
+      return f == kv.end() ? std::optional<std::string>("") : f->is_string() ? f->get<std::string>() : std::optional<std::string>();
+    };
+    const auto key_text = text("key");
+    const auto value_text = text("value");
+    auto key = key_text ? base64_decode(*key_text) : std::nullopt;
+    auto value = value_text ? base64_decode(*value_text) : std::nullopt;
     if (!key || !value)
       return make_error(ErrorKind::Invalid, "etcd answered a key or value that is not base64");
     e.key = std::move(*key);

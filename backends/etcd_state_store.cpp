@@ -98,7 +98,7 @@ class EtcdStateStore final : public planner::StateStore {
       : m_url(std::move(url)),
         m_clock(clock),
         m_options(std::move(options)),
-        m_transport(make_curl_transport(m_options.transport, clock)),
+        m_transport(new_transport(m_options.transport)),
         m_gateway(m_url.endpoint, m_url.shown, *m_transport) {}
 
   planner::Result<std::unique_ptr<planner::StateLock>> lock(const std::string& migration) override {
@@ -135,7 +135,7 @@ class EtcdStateStore final : public planner::StateStore {
             etcd_number(answer->value("header", nlohmann::json::object()), "revision");
         try {
           auto held = std::make_unique<EtcdLock>(
-              make_curl_transport(lock_transport_config(granted_ttl), m_clock), m_url, migration, lease,
+              new_transport(lock_transport_config(granted_ttl)), m_url, migration, lease,
               std::chrono::duration_cast<std::chrono::milliseconds>(granted_ttl) / 3);
           m_held[migration] = HeldLock{held->token(), created};
           return std::unique_ptr<planner::StateLock>(std::move(held));
@@ -266,6 +266,10 @@ class EtcdStateStore final : public planner::StateStore {
       auto kvs = etcd_key_values(*answer);
       if (!kvs.ok())
         return make_error(ErrorKind::Invalid, "the journal of '" + migration + "': " + kvs.error().message);
+      // etcd answers keys from the page's start on; anything else would make this loop forever.
+      if (!kvs->empty() && kvs->front().key < page.key)
+        return make_error(ErrorKind::Invalid, "the journal of '" + migration + "': etcd " + m_url.shown +
+                                                  " answered keys before the page asked for");
       for (const auto& kv : *kvs) {
         try {
           events.push_back(nlohmann::json::parse(kv.value));
@@ -273,7 +277,8 @@ class EtcdStateStore final : public planner::StateStore {
           // Not an event meshmove wrote; skipped like a torn line of the file store's journal.
         }
       }
-      if (!answer->value("more", false) || kvs->empty()) return events;
+      const auto more = answer->find("more");
+      if (more == answer->end() || !more->is_boolean() || !more->get<bool>() || kvs->empty()) return events;
       // The next page at the same revision, so that the pages form one consistent snapshot.
       page.key = kvs->back().key + std::string(1, '\0');
       page.revision = etcd_number(answer->value("header", nlohmann::json::object()), "revision");
@@ -291,13 +296,18 @@ class EtcdStateStore final : public planner::StateStore {
         m_gateway.call("kv/range", etcd_range_request(EtcdRange(root, end).limited(1).only_keys()), what);
     if (!first.ok()) return first.error();
     auto kvs = etcd_key_values(*first);
+    std::string after = root;  // every key etcd answers next is at or after this, and under the root
     for (int i = 0; i < k_max_migrations && kvs.ok() && !kvs->empty(); ++i) {
+      if (kvs->front().key.rfind(root, 0) != 0 || kvs->front().key < after)
+        return make_error(ErrorKind::Invalid, what + ": etcd " + m_url.shown + " answered the key '" +
+                                                  kvs->front().key + "', outside the range asked for");
       const std::string rest = kvs->front().key.substr(root.size());
       const auto slash = rest.find('/');
       const std::string name = rest.substr(0, slash);
       const std::string next =
           slash == std::string::npos ? kvs->front().key + std::string(1, '\0') : root + name + "0";
       const auto state = EtcdRange(key_of(name, "state")).only_count();
+      after = next;
       const auto following = EtcdRange(next, end).limited(1).only_keys();
       auto answer = m_gateway.txn(nlohmann::json::array(),
                                   nlohmann::json::array({etcd_range_op(state), etcd_range_op(following)}),
@@ -396,6 +406,10 @@ class EtcdStateStore final : public planner::StateStore {
     const std::string by = kvs.ok() && !kvs->empty() ? describe_holder(kvs->front()) : "";
     return make_error(ErrorKind::Locked, "my lock on '" + migration + "' expired; another runner holds it now" + by +
                                              " (" + why + "); this runner stops and leaves the migration to it");
+  }
+
+  [[nodiscard]] std::unique_ptr<HttpTransport> new_transport(const TransportConfig& config) const {
+    return m_options.make_transport ? m_options.make_transport(config) : make_curl_transport(config, m_clock);
   }
 
   [[nodiscard]] std::string key_of(const std::string& migration, const std::string& leaf) const {

@@ -12,6 +12,7 @@
 //   P/<migration>/request          an operator's pending request, taken (read and deleted) atomically
 // Talks to etcd 3.4+ through its JSON gateway (/v3/) with the project's HTTP transport.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,9 @@ struct EtcdStoreOptions {
   std::chrono::seconds lock_ttl{15};
   // Timeouts, retries and TLS (ca_file, cert_file, key_file, insecure_skip_verify) for etcd+https.
   TransportConfig transport;
+  // Makes the store's transports (one for the store, one per lock) from `transport`; empty: libcurl
+  // (make_curl_transport). Tests and the fuzz target pass fakes.
+  std::function<std::unique_ptr<HttpTransport>(const TransportConfig&)> make_transport;
 };
 
 // `url`: etcd://host:port/prefix, or etcd+https://host:port/prefix (the port defaults to 2379, the

@@ -1,6 +1,7 @@
 #include "backends/kuma_control_plane.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,9 @@ using planner::RouteKind;
 
 const char* k_migration_label = "meshmove.io/migration";
 const char* k_step_label = "meshmove.io/step";
+// Kuma's weights are 32-bit unsigned; larger ones (and negative ones) are not a split meshmove reads, and
+// sums of them stay far from overflowing a long.
+constexpr long k_max_weight = 4294967295L;
 
 // The step label is the 1-based step number, "0" when pinned to the from set (a Kuma label value must
 // start and end with an alphanumeric character, so "-1" is not allowed).
@@ -59,8 +63,12 @@ class KumaControlPlane final : public planner::ControlPlane {
       } catch (const json::exception& e) {
         return make_error(ErrorKind::Invalid, "GET " + policy_path() + ": the answer is not JSON: " + e.what());
       }
-      if (doc.is_object()) own = rank_of(doc);
-      interpret(doc, live);
+      try {
+        if (doc.is_object()) own = rank_of(doc);
+        interpret(doc, live);
+      } catch (const json::exception& e) {  // a field of the wrong type
+        return make_error(ErrorKind::Invalid, "GET " + policy_path() + ": the answer is not a " + live.kind + ": " + e.what());
+      }
     }
     if (auto st = discover(own, live); !st.ok()) return st.error();
     return live;
@@ -130,7 +138,11 @@ class KumaControlPlane final : public planner::ControlPlane {
       } catch (const json::exception& e) {
         return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
       }
-      for (const auto& item : list.value("items", json::array())) count_dataplane(item, report);
+      try {
+        for (const auto& item : list.value("items", json::array())) count_dataplane(item, report);
+      } catch (const json::exception& e) {  // a field of the wrong type
+        return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not a list of dataplanes: " + e.what());
+      }
       path.clear();
       if (list.contains("next") && list["next"].is_string()) {
         const std::string next = list["next"];
@@ -268,20 +280,24 @@ class KumaControlPlane final : public planner::ControlPlane {
         understood = false;
         continue;
       }
-      const long weight = e.contains("weight") && e["weight"].is_number_integer() ? e["weight"].get<long>() : 1;
+      long weight = e.contains("weight") && e["weight"].is_number_integer() ? e["weight"].get<long>() : 1;
+      if (weight < 0 || weight > k_max_weight) weight = -1;  // not a Kuma weight: understood as neither set
       const int set = classify(e);
-      if (set == 1) {
+      if (set == 1 && weight >= 0) {
         to += weight;
-      } else if (set == 0) {
+      } else if (set == 0 && weight >= 0) {
         from += weight;
-      } else if (weight > 0) {
+      } else if (weight != 0) {
         understood = false;
-        live.warnings.push_back("the policy also routes to something other than the two sets: " + e.dump());
+        live.warnings.push_back((set >= 0 ? "the policy has a weight that is not a whole number from 0 to 4294967295: "
+                                          : "the policy also routes to something other than the two sets: ") +
+                                e.dump());
       }
     }
     if (understood && from + to > 0) {
-      // Rounded to basis points.
-      live.to_weight = static_cast<int>((to * planner::k_full_weight * 2 + (from + to)) / ((from + to) * 2));
+      // Rounded to basis points (half up), in floating point: to * 10000 overflows a long for huge weights.
+      live.to_weight = static_cast<int>(
+          std::llround(static_cast<double>(to) * planner::k_full_weight / static_cast<double>(from + to)));
     } else if (live.warnings.empty()) {
       live.warnings.push_back("the policy has no weighted split between " + m_plan.from + " and " + m_plan.to);
     }

@@ -30,9 +30,24 @@ std::optional<double> sample_value(const json& pair) {
   }
 }
 
+planner::Result<PromResult> parse_answer(int http_status, const std::string& body);
+
 }  // namespace
 
 planner::Result<PromResult> parse_query_response(int http_status, const std::string& body) {
+  // A field of the wrong type (a numeric errorType, a data that is not an object) makes nlohmann throw.
+  try {
+    return parse_answer(http_status, body);
+  } catch (const json::exception& e) {
+    return make_error(ErrorKind::Invalid, "the answer (HTTP " + std::to_string(http_status) +
+                                              ") is not a Prometheus API response: " + e.what(),
+                      http_status);
+  }
+}
+
+namespace {
+
+planner::Result<PromResult> parse_answer(int http_status, const std::string& body) {
   json j;
   try {
     j = json::parse(body);
@@ -92,6 +107,8 @@ planner::Result<PromResult> parse_query_response(int http_status, const std::str
   }
   return result;
 }
+
+}  // namespace
 
 PrometheusClient::PrometheusClient(std::string base_url, backends::HttpTransport& transport)
     : m_base(std::move(base_url)), m_transport(transport) {
