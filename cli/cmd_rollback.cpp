@@ -113,17 +113,20 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   if (!conn.ok()) return fail(conn.error());
   planner::ControlPlane& cp = *conn->control_plane;
   const auto started = clock.now();
+  // The saved state, or a new one for this plan when there is none yet.
+  const auto ensure_state = [&](planner::TimePoint now) {
+    if (state) return;
+    state = planner::MigrationState{};
+    state->migration = plan.name;
+    state->plan_hash = planner::plan_hash(plan);
+    state->plan_file = plan.file;
+    state->started_at = now;
+  };
   // The control plane is down, or a signal stopped the retries: the rollback is recorded as owed, so
   // that the next apply or rollback writes it before anything else. Exit 6 (130 for a signal).
   const auto owe = [&](const planner::Error& e) {
     const auto now = clock.now();
-    if (!state) {
-      state = planner::MigrationState{};
-      state->migration = plan.name;
-      state->plan_hash = planner::plan_hash(plan);
-      state->plan_file = plan.file;
-      state->started_at = now;
-    }
+    ensure_state(now);
     const auto since = state->rollback_owed ? state->rollback_owed->since : started;
     state->rollback_owed = planner::OwedRollback{"rollback", 0, -1, reason, since, e.message};
     state->updated_at = now;
@@ -176,13 +179,7 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   }
 
   const auto now = clock.now();
-  if (!state) {
-    state = planner::MigrationState{};
-    state->migration = plan.name;
-    state->plan_hash = planner::plan_hash(plan);
-    state->plan_file = plan.file;
-    state->started_at = now;
-  }
+  ensure_state(now);
   const std::optional<int> previous = live->to_weight;
   if (!already) {
     // Crash safety: record the intent, write, read back (inside write), then commit.

@@ -17,6 +17,7 @@
 #include "planner/plan_parser.hpp"
 #include "planner/state_machine.hpp"
 #include "tests/unit/fake_clock.hpp"
+#include "tests/unit/form_body.hpp"
 
 using namespace meshmove;
 using namespace std::chrono_literals;
@@ -64,7 +65,7 @@ class TamperedPrometheus final : public backends::HttpTransport {
   std::function<void(Asked, json&)> tamper = [](Asked, json&) {};
 
   planner::Result<backends::HttpResponse> send(const backends::HttpRequest& req) override {
-    const std::string q = decode(req.body.substr(6, req.body.find("&time=") - 6));
+    const std::string q = testsupport::form_field(req.body, "query");
     const Asked asked = classify(q);
     json answer = honest(asked);
     tamper(asked, answer);
@@ -72,20 +73,6 @@ class TamperedPrometheus final : public backends::HttpTransport {
     r.status = 200;
     r.body = answer.dump();
     return r;
-  }
-
- private:
-  static std::string decode(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
   }
 };
 
@@ -346,16 +333,7 @@ class FunctionPrometheus final : public backends::HttpTransport {
   std::vector<std::string> queries;
 
   planner::Result<backends::HttpResponse> send(const backends::HttpRequest& req) override {
-    std::string q;
-    const std::string raw = req.body.substr(6, req.body.find("&time=") - 6);
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '%' && i + 2 < raw.size()) {
-        q += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        q += raw[i];
-      }
-    }
+    const std::string q = testsupport::form_field(req.body, "query");
     queries.push_back(q);
     return answer(q);
   }

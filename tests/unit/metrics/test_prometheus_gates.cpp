@@ -11,6 +11,7 @@
 #include "metrics/prometheus_gates.hpp"
 #include "planner/plan_parser.hpp"
 #include "tests/unit/fake_clock.hpp"
+#include "tests/unit/form_body.hpp"
 
 using namespace meshmove;
 using namespace std::chrono_literals;
@@ -27,8 +28,8 @@ class ScriptedPrometheus final : public backends::HttpTransport {
   std::vector<std::string> queries;
 
   planner::Result<backends::HttpResponse> send(const backends::HttpRequest& req) override {
-    const std::string query = decode(field(req.body, "query"));
-    const double at = std::stod(field(req.body, "time"));
+    const std::string query = testsupport::form_field(req.body, "query");
+    const double at = std::stod(testsupport::form_field(req.body, "time"));
     queries.push_back(query);
     std::smatch m;
     REQUIRE(std::regex_search(query, m, std::regex(R"(\[((\d+)h)?((\d+)m)?((\d+)s)?\])")));
@@ -51,24 +52,6 @@ class ScriptedPrometheus final : public backends::HttpTransport {
     return r;
   }
 
- private:
-  static std::string field(const std::string& body, const std::string& name) {
-    const auto at = body.find(name + "=");
-    const auto end = body.find('&', at);
-    return body.substr(at + name.size() + 1, end == std::string::npos ? std::string::npos : end - at - name.size() - 1);
-  }
-  static std::string decode(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  }
 };
 
 planner::Plan plan(const std::string& decision = "sequential") {
