@@ -205,7 +205,8 @@ TEST_SUITE("e2e::tamper") {
     // Untampered, this release is rolled back by either gate: the tampering below is the only difference.
     for (const char* slo : {k_errors, k_latency}) {
       CAPTURE(slo);
-      const auto [r, events] = apply(slo);
+      const auto result = apply(slo);
+      const auto& r = result.first;
       INFO(r.out << r.err);
       CHECK(r.exit_code == 3);
       delete_routes(sim);
@@ -214,7 +215,9 @@ TEST_SUITE("e2e::tamper") {
     for (const Shape& shape : shapes()) {
       CAPTURE(shape.name);
       proxy.set(shape.rule);
-      const auto [r, events] = apply(shape.slo);
+      const auto result = apply(shape.slo);
+      const auto& r = result.first;
+      const auto& events = result.second;
       proxy.set(nullptr);
       INFO(r.out << r.err);
       CHECK(r.exit_code == 5);  // held at 50% until maxHold, then paused for a person

@@ -148,7 +148,9 @@ TEST_SUITE("planner::plan_limits") {
           {"rollback: {stepInterval: 500d}", "rollback.stepInterval"},
           {"controlPlane: {url: 'http://127.0.0.1:5681', timeout: 2y}", "controlPlane.timeout"},
       };
-      for (const auto& [line, field] : fields) {
+      for (const auto& entry : fields) {
+        const std::string& line = entry.first;
+        const std::string& field = entry.second;
         CAPTURE(line);
         // Replace the default field of the same name where the base plan has one.
         std::string text = plan_text("steps: [10, 100]", line + "\n");
