@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -127,29 +128,9 @@ class KumaControlPlane final : public planner::ControlPlane {
                                 "mesh-service with one service per instance set");
     }
     if (auto st = check_mesh(); !st.ok()) return st.error();
-    std::string path = "/meshes/" + url_encode(m_plan.mesh) + "/dataplanes?size=1000";
-    for (int page = 0; page < 100 && !path.empty(); ++page) {
-      auto got = get(path);
-      if (!got.ok()) return got.error();
-      if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
-      json list;
-      try {
-        list = json::parse(got->body);
-      } catch (const json::exception& e) {
-        return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
-      }
-      try {
-        for (const auto& item : list.value("items", json::array())) count_dataplane(item, report);
-      } catch (const json::exception& e) {  // a field of the wrong type
-        return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not a list of dataplanes: " + e.what());
-      }
-      path.clear();
-      if (list.contains("next") && list["next"].is_string()) {
-        const std::string next = list["next"];
-        const auto at = next.find("/meshes/");
-        if (at != std::string::npos) path = next.substr(at);
-      }
-    }
+    auto counted = for_each_item("/meshes/" + url_encode(m_plan.mesh) + "/dataplanes?size=1000", false, "dataplanes",
+                                 [&](const json& item) { count_dataplane(item, report); });
+    if (!counted.ok()) return counted.error();
     return report;
   }
 
@@ -471,51 +452,66 @@ class KumaControlPlane final : public planner::ControlPlane {
     return 0;
   }
 
+  // Walks a paginated Kuma list from `path` (its `next` links, at most 100 pages), calling `each` for
+  // every item. A 404 is an empty list when `missing_is_empty` (a collection this Kuma does not have).
+  // Errors: the transport's; Kuma's error answers; Invalid for an answer that is not JSON or not a list of
+  // `what`, also when `each` meets a field of the wrong type.
+  planner::Status for_each_item(std::string path, bool missing_is_empty, const char* what,
+                                const std::function<void(const json&)>& each) {
+    for (int page = 0; page < 100 && !path.empty(); ++page) {
+      auto got = get(path);
+      if (!got.ok()) return got.error();
+      if (missing_is_empty && got->status == 404) break;
+      if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
+      json list;
+      try {
+        list = json::parse(got->body);
+      } catch (const json::exception& e) {
+        return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
+      }
+      try {
+        for (const auto& item : list.value("items", json::array())) each(item);
+      } catch (const json::exception& e) {  // not an object, or a field of the wrong type
+        return make_error(ErrorKind::Invalid,
+                          "GET " + path + ": the answer is not a list of " + what + ": " + e.what());
+      }
+      path.clear();
+      if (list.contains("next") && list["next"].is_string()) {
+        const std::string next = list["next"];
+        const auto at = next.find("/meshes/");
+        if (at != std::string::npos) path = next.substr(at);
+      }
+    }
+    return planner::ok_status();
+  }
+
   // Lists every route kind in the mesh and fills live.competing with the other routes that target the
   // service, ranked against meshmove's policy (`own`). A collection the control plane does not have
   // (404, e.g. traffic-routes on Kuma 3) has no routes.
   planner::Status discover(const RouteRank& own, planner::LiveRouting& live) {
     std::vector<std::pair<RouteRank, planner::CompetingRoute>> found;
     for (RouteKind kind : {RouteKind::MeshHttpRoute, RouteKind::MeshTcpRoute, RouteKind::TrafficRoute}) {
-      std::string path = "/meshes/" + url_encode(m_plan.mesh) + "/" + kuma_collection(kind) + "?size=1000";
-      for (int page = 0; page < 100 && !path.empty(); ++page) {
-        auto got = get(path);
-        if (!got.ok()) return got.error();
-        if (got->status == 404) break;
-        if (got->status != 200) return kuma_error(*got, "GET " + path, m_plan);
-        json list;
-        try {
-          list = json::parse(got->body);
-        } catch (const json::exception& e) {
-          return make_error(ErrorKind::Invalid, "GET " + path + ": the answer is not JSON: " + e.what());
-        }
-        if (!list.is_object()) break;
-        for (const auto& item : list.value("items", json::array())) {
-          if (!item.is_object()) continue;
-          const std::string type = item.value("type", kuma_type(kind));
-          const std::string name = item.value("name", "");
-          if (type == live.kind && name == m_name) continue;  // meshmove's own policy
-          auto rank = rank_if_targets(item);
-          if (!rank) continue;
-          planner::LiveRouting theirs;
-          theirs.kind = type;
-          interpret(item, theirs);
-          planner::CompetingRoute r;
-          r.kind = type;
-          r.name = name;
-          r.owner = theirs.owner;
-          r.to_weight = theirs.to_weight;
-          r.wins = compare(*rank, own, r.why) > 0;
-          if (!r.wins && r.why == "they rank the same") r.why = "it ranks the same as meshmove's policy";
-          found.emplace_back(*rank, std::move(r));
-        }
-        path.clear();
-        if (list.contains("next") && list["next"].is_string()) {
-          const std::string next = list["next"];
-          const auto at = next.find("/meshes/");
-          if (at != std::string::npos) path = next.substr(at);
-        }
-      }
+      const std::string path = "/meshes/" + url_encode(m_plan.mesh) + "/" + kuma_collection(kind) + "?size=1000";
+      auto listed = for_each_item(path, true, "routes", [&](const json& item) {
+        if (!item.is_object()) return;
+        const std::string type = item.value("type", kuma_type(kind));
+        const std::string name = item.value("name", "");
+        if (type == live.kind && name == m_name) return;  // meshmove's own policy
+        auto rank = rank_if_targets(item);
+        if (!rank) return;
+        planner::LiveRouting theirs;
+        theirs.kind = type;
+        interpret(item, theirs);
+        planner::CompetingRoute r;
+        r.kind = type;
+        r.name = name;
+        r.owner = theirs.owner;
+        r.to_weight = theirs.to_weight;
+        r.wins = compare(*rank, own, r.why) > 0;
+        if (!r.wins && r.why == "they rank the same") r.why = "it ranks the same as meshmove's policy";
+        found.emplace_back(*rank, std::move(r));
+      });
+      if (!listed.ok()) return listed.error();
     }
     std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
       std::string ignored;
