@@ -11,6 +11,19 @@
 namespace meshmove::cli {
 namespace {
 
+// What `rollback -o json` prints: the policy, the weight before (a fraction, null when unknown), whether it
+// was rolled back already, and where the state is (null without state).
+std::string result_json(const planner::Plan& plan, const planner::ControlPlane& cp, std::optional<int> previous,
+                        bool already, nlohmann::json state) {
+  return nlohmann::json{{"migration", plan.name},
+                        {"policy", cp.describe()},
+                        {"previousWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
+                        {"weight", 0},
+                        {"alreadyRolledBack", already},
+                        {"state", std::move(state)}}
+      .dump(2);
+}
+
 // rollback --no-state: for when the state store cannot be written (a read-only file system, etcd down).
 // Reads the live policy, writes 0% to the to set with meshmove's labels, reads it back (inside write) and
 // reports; it takes no lock and records nothing, so it cannot check drift against the saved state.
@@ -48,13 +61,7 @@ int rollback_without_state(Output& out, const planner::Plan& plan, const Rollbac
   }
   const std::optional<int> previous = live->to_weight;
   if (out.options().output == OutputFormat::Json) {
-    out.json(nlohmann::json{{"migration", plan.name},
-                            {"policy", cp.describe()},
-                            {"previousWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
-                            {"weight", 0},
-                            {"alreadyRolledBack", already},
-                            {"state", nullptr}}
-                 .dump(2));
+    out.json(result_json(plan, cp, previous, already, nullptr));
     return to_int(ExitCode::Done);
   }
   const std::string unrecorded =
@@ -233,13 +240,7 @@ int cmd_rollback(Output& out, const RollbackOptions& options) {
   }
 
   if (out.options().output == OutputFormat::Json) {
-    out.json(nlohmann::json{{"migration", plan.name},
-                            {"policy", cp.describe()},
-                            {"previousWeight", previous ? nlohmann::json(*previous / 100.0) : nlohmann::json(nullptr)},
-                            {"weight", 0},
-                            {"alreadyRolledBack", already},
-                            {"state", store->location(plan.name)}}
-                 .dump(2));
+    out.json(result_json(plan, cp, previous, already, store->location(plan.name)));
   } else if (already) {
     out.result(plan.name + ": already rolled back: " + cp.describe() + " sends 100% to " + plan.from);
   } else {
